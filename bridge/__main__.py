@@ -1,0 +1,131 @@
+"""The `socketlabs-bridge` command line (also `python -m bridge`).
+
+User mistakes (bad configuration, wrong arguments) end with one sentence on stderr and exit
+code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+
+import orjson
+
+from bridge import __version__
+from bridge.errors import BridgeError
+from bridge.settings import ConfigError, Settings, load_settings
+
+PROG = "socketlabs-bridge"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Receive SocketLabs Event Webhook posts and produce each event to Kafka.",
+        epilog="Example: BRIDGE_KAFKA_BOOTSTRAP_SERVERS=kafka:9092 BRIDGE_SECRET_KEY=... socketlabs-bridge serve",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the bridge until SIGTERM/SIGINT",
+        epilog=f"Example: {PROG} serve --config bridge.toml --workers 2",
+    )
+    serve.add_argument("--config", metavar="FILE", help="TOML configuration file (or BRIDGE_CONFIG)")
+    serve.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="worker processes sharing the ports (default 1)",
+    )
+
+    check = commands.add_parser(
+        "check-config",
+        help="validate the configuration and print it, secrets masked",
+        epilog=f"Example: {PROG} check-config --config bridge.toml",
+    )
+    check.add_argument("--config", metavar="FILE", help="TOML configuration file (or BRIDGE_CONFIG)")
+
+    topics = commands.add_parser("topics", help="manage the event topics")
+    topic_commands = topics.add_subparsers(dest="topics_command", required=True, metavar="ACTION")
+    create = topic_commands.add_parser(
+        "create",
+        help="create every event topic that does not exist yet",
+        epilog=f"Example: {PROG} topics create --partitions 6 --replication-factor 3",
+    )
+    create.add_argument("--config", metavar="FILE", help="TOML configuration file (or BRIDGE_CONFIG)")
+    create.add_argument("--partitions", type=_positive_int, default=3, metavar="N")
+    create.add_argument("--replication-factor", type=_positive_int, default=1, metavar="R")
+
+    dev = commands.add_parser(
+        "dev",
+        help="local quick start: a local Kafka, the topics, the bridge and a curl line",
+        epilog=f"Example: {PROG} dev",
+    )
+    dev.add_argument("--port", type=int, default=8080, help="public port (default 8080)")
+    dev.add_argument("--admin-port", type=int, default=9090, help="admin port (default 9090)")
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
+    return value
+
+
+def _settings(config: str | None) -> Settings:
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"{PROG}: {problem}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "check-config":
+        settings = _settings(args.config)
+        sys.stdout.write(orjson.dumps(settings.masked(), option=orjson.OPT_INDENT_2).decode() + "\n")
+        return 0
+    if args.command == "serve":
+        settings = _settings(args.config)
+        from bridge.logs import configure_logging
+        from bridge.server import run, run_workers
+
+        configure_logging(settings.log_level, settings.log_format, settings.mask_emails)
+        if args.workers > 1:
+            passthrough = ["serve"] + (["--config", args.config] if args.config else [])
+            return run_workers(passthrough, args.workers)
+        run(settings, reuse_port=os.environ.get("BRIDGE_WORKER") == "1")
+        return 0
+    if args.command == "topics":
+        settings = _settings(args.config)
+        from bridge.kafka import create_topics
+
+        try:
+            created = asyncio.run(create_topics(settings, args.partitions, args.replication_factor))
+        except BridgeError as exc:
+            print(f"{PROG}: {exc.message}", file=sys.stderr)
+            return 1
+        for topic in settings.topics.values():
+            print(f"{topic}: {'created' if topic in created else 'exists'}")
+        return 0
+    if args.command == "dev":
+        from bridge.dev import run_dev
+
+        return run_dev(port=args.port, admin_port=args.admin_port)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""The admin listener: liveness, readiness and Prometheus metrics, apart from the public port."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from bridge.app import error_response
+from bridge.state import BRIDGE, Bridge
+
+
+def create_admin_app(bridge: Bridge) -> web.Application:
+    app = web.Application()
+    app[BRIDGE] = bridge
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    return app
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    bridge = request.app[BRIDGE]
+    if bridge.draining:
+        return error_response(503, "not_ready", "The bridge is shutting down.")
+    if not bridge.publisher.ready:
+        return error_response(503, "not_ready", f"Not ready: {bridge.publisher.not_ready_reason}.")
+    return web.json_response({"status": "ready"})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[BRIDGE].registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

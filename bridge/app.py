@@ -1,0 +1,146 @@
+"""The application factory: the public webhook app, its middleware, and the producer's lifetime.
+
+`create_app` is what `serve` and the tests both call. The admin listener's app (health,
+readiness, metrics) is built from the same shared state by `bridge.admin.create_admin_app`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import orjson
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from bridge.errors import BridgeError, Unauthorized, Unavailable
+from bridge.handlers import receive_webhook
+from bridge.kafka import KafkaPublisher, Publisher
+from bridge.metrics import Metrics
+from bridge.settings import Settings
+from bridge.state import BRIDGE, Bridge
+
+log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# aiohttp's own refusals (no route, wrong method, body too large) as contract error codes.
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+
+
+def create_app(
+    settings: Settings,
+    *,
+    publisher: Publisher | None = None,
+    registry: CollectorRegistry | None = None,
+) -> web.Application:
+    registry = registry if registry is not None else CollectorRegistry()
+    metrics = Metrics(registry, webhooks=[w.name for w in settings.webhooks], topics=settings.topics.values())
+    owned = publisher is None
+    bridge = Bridge(
+        settings=settings,
+        metrics=metrics,
+        registry=registry,
+        publisher=publisher if publisher is not None else KafkaPublisher(settings, metrics),
+        webhooks_by_name={w.name: w for w in settings.webhooks},
+    )
+    # client_max_size makes aiohttp stop reading a body past the limit (413).
+    app = web.Application(middlewares=[answer_middleware], client_max_size=settings.max_body_bytes)
+    app[BRIDGE] = bridge
+    if owned:
+        app.cleanup_ctx.append(_run_publisher)
+    app.router.add_post("/webhook", receive_webhook)
+    app.router.add_post("/webhook/{name}", receive_webhook)
+    return app
+
+
+async def _run_publisher(app: web.Application) -> AsyncIterator[None]:
+    publisher = app[BRIDGE].publisher
+    assert isinstance(publisher, KafkaPublisher)
+    async with publisher:
+        yield
+
+
+@web.middleware
+async def answer_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Count, time and bound every request, and render every refusal as a JSON error."""
+    bridge = request.app[BRIDGE]
+    metrics = bridge.metrics
+    started = time.perf_counter()
+    response: web.StreamResponse
+    if bridge.inflight >= bridge.settings.max_inflight:
+        response = _refuse(
+            request,
+            bridge,
+            Unavailable("The bridge is overloaded; try again later.", reason="overload", retry_after=1),
+        )
+    else:
+        bridge.inflight += 1
+        metrics.inflight.inc()
+        try:
+            response = await handler(request)
+        except BridgeError as exc:
+            response = _refuse(request, bridge, exc)
+        except web.HTTPException as exc:
+            response = error_response(
+                exc.status,
+                _HTTP_CODES.get(exc.status, "http_error"),
+                _sentence(exc, request.method),
+                exc.headers,
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("unexpected error while handling a webhook post")
+            response = error_response(500, "internal_error", "The bridge failed to handle the event.")
+        finally:
+            bridge.inflight -= 1
+            metrics.inflight.dec()
+    metrics.http_requests.labels(str(response.status)).inc()
+    metrics.request_duration.observe(time.perf_counter() - started)
+    return response
+
+
+def _refuse(request: web.Request, bridge: Bridge, exc: BridgeError) -> web.Response:
+    if isinstance(exc, Unauthorized):
+        bridge.metrics.auth_failures.labels(exc.reason).inc()
+    elif exc.status == 403:
+        bridge.metrics.auth_failures.labels("source_ip").inc()
+    elif isinstance(exc, Unavailable):
+        bridge.metrics.produce_errors.labels(exc.reason).inc()
+    log.warning(
+        "request refused",
+        extra={
+            "status": exc.status,
+            "error": exc.code,
+            "reason": exc.message,
+            "path": request.path,
+            "remote": request.remote,
+        },
+    )
+    return error_response(exc.status, exc.code, exc.message, exc.headers())
+
+
+def _sentence(exc: web.HTTPException, method: str) -> str:
+    if exc.status == 404:
+        return "No such endpoint; SocketLabs posts to /webhook or /webhook/{name}."
+    if exc.status == 405:
+        return f"Method {method} is not allowed; the webhook endpoint takes POST only."
+    if exc.status == 413:
+        return "The request body exceeds the configured limit."
+    return exc.reason
+
+
+def error_response(status: int, code: str, message: str, headers: object = None) -> web.Response:
+    response = web.Response(
+        body=orjson.dumps({"error": code, "message": message}),
+        status=status,
+        content_type="application/json",
+    )
+    if headers:
+        for name in ("Allow", "Retry-After"):
+            value = dict(headers).get(name)  # type: ignore[call-overload]
+            if value is not None:
+                response.headers[name] = value
+    return response

@@ -1,0 +1,72 @@
+"""`socketlabs-bridge dev`: a local Kafka, the topics, the bridge, and a curl line to try.
+
+The broker is the same local Apache Kafka (official jars from Maven Central) the tests use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shlex
+import sys
+
+import orjson
+
+from bridge.errors import BridgeError
+from bridge.kafka import create_topics
+from bridge.localkafka import LocalKafka, LocalKafkaError
+from bridge.logs import configure_logging
+from bridge.samples import sample_event
+from bridge.server import run
+from bridge.settings import ConfigError, load_settings
+
+
+def run_dev(port: int = 8080, admin_port: int = 9090) -> int:
+    print("Starting a local Apache Kafka broker (the first run downloads its jars)...", file=sys.stderr)
+    try:
+        kafka = LocalKafka()
+        kafka.start()
+    except LocalKafkaError as exc:
+        print(f"socketlabs-bridge: {exc}", file=sys.stderr)
+        return 1
+    try:
+        secret = os.environ.get("BRIDGE_SECRET_KEY") or secrets.token_urlsafe(18)
+        environ = dict(
+            os.environ,
+            BRIDGE_KAFKA_BOOTSTRAP_SERVERS=kafka.bootstrap_servers,
+            BRIDGE_SECRET_KEY=secret,
+            BRIDGE_LISTEN=f"127.0.0.1:{port}",
+            BRIDGE_ADMIN_LISTEN=f"127.0.0.1:{admin_port}",
+            BRIDGE_LOG_FORMAT=os.environ.get("BRIDGE_LOG_FORMAT", "text"),
+        )
+        try:
+            settings = load_settings(None, environ)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                print(f"socketlabs-bridge: {problem}", file=sys.stderr)
+            return 2
+        try:
+            asyncio.run(create_topics(settings, partitions=1, replication_factor=1))
+        except BridgeError as exc:
+            print(f"socketlabs-bridge: {exc.message}", file=sys.stderr)
+            return 1
+        body = orjson.dumps(sample_event("delivered", secret)).decode()
+        print(
+            f"\nKafka:   {kafka.bootstrap_servers}\n"
+            f"Secret:  {secret}\n"
+            f"Metrics: http://127.0.0.1:{admin_port}/metrics\n\n"
+            "Post a sample event:\n"
+            f"  curl -sS -H 'Content-Type: application/json' --data {shlex.quote(body)} "
+            f"http://127.0.0.1:{port}/webhook\n\n"
+            f"Read it back:  BRIDGE_KAFKA_BOOTSTRAP_SERVERS={kafka.bootstrap_servers} "
+            "socketlabs-bridge tail\n"
+            "Stop with Ctrl-C.\n",
+            file=sys.stderr,
+            flush=True,
+        )
+        configure_logging(settings.log_level, settings.log_format, settings.mask_emails)
+        run(settings)
+        return 0
+    finally:
+        kafka.stop()

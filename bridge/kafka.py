@@ -1,0 +1,187 @@
+"""The only module that imports aiokafka: a publisher that awaits the broker's acknowledgement.
+
+The producer is created once per process and started in the background, so the bridge comes up
+(not ready) while Kafka is still unreachable and connects as soon as it can. Every Kafka failure
+becomes `Unavailable` (503 with Retry-After): SocketLabs then retries, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError, UnknownTopicOrPartitionError
+from aiokafka.helpers import create_ssl_context
+
+from bridge.errors import Unavailable
+from bridge.metrics import Metrics
+from bridge.records import Record
+from bridge.settings import Settings
+
+log = logging.getLogger(__name__)
+READINESS_INTERVAL = 2.0  # seconds between readiness probes of the broker
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    topic: str
+    partition: int
+    offset: int
+
+
+class Publisher(Protocol):
+    """What the request handler needs from Kafka; tests substitute a recording one."""
+
+    ready: bool
+    not_ready_reason: str
+
+    async def publish(self, record: Record) -> Delivery: ...
+
+
+def client_options(settings: Settings) -> dict[str, Any]:
+    """Connection options shared by the producer, the admin client and the consumers of tools."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": list(settings.kafka_bootstrap_servers),
+        "security_protocol": settings.kafka_security_protocol,
+        "client_id": "socketlabs-kafka-bridge",
+    }
+    if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
+        options["ssl_context"] = create_ssl_context(
+            cafile=settings.kafka_ssl_cafile,
+            certfile=settings.kafka_ssl_certfile,
+            keyfile=settings.kafka_ssl_keyfile,
+        )
+    if settings.kafka_security_protocol.startswith("SASL"):
+        options["sasl_mechanism"] = settings.kafka_sasl_mechanism
+        options["sasl_plain_username"] = settings.kafka_sasl_username
+        password = settings.kafka_sasl_password
+        options["sasl_plain_password"] = password.reveal() if password else None
+    return options
+
+
+class KafkaPublisher:
+    def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
+        self._settings = settings
+        self._metrics = metrics
+        self._timeout = settings.produce_timeout
+        self._producer: AIOKafkaProducer | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.ready = False
+        self.not_ready_reason = "not connected to Kafka yet"
+
+    async def __aenter__(self) -> KafkaPublisher:
+        self._tasks.append(asyncio.create_task(self._connect_and_watch(), name="kafka-readiness"))
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.ready = False
+        if self._metrics is not None:
+            self._metrics.kafka_ready.set(0)
+        self.not_ready_reason = "shutting down"
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._producer is not None:
+            # stop() flushes: every record already handed to the producer is sent first.
+            await self._producer.stop()
+
+    async def publish(self, record: Record) -> Delivery:
+        producer = self._producer
+        if producer is None:
+            raise Unavailable("Kafka is not reachable yet; try again later.", reason="not_connected")
+        try:
+            async with asyncio.timeout(self._timeout):
+                future = await producer.send(
+                    record.topic,
+                    value=record.value,
+                    key=record.key,
+                    headers=record.headers,
+                    timestamp_ms=record.timestamp_ms,
+                )
+                # shield: a timeout must not cancel the producer's own delivery future.
+                metadata = await asyncio.shield(future)
+        except TimeoutError:
+            raise Unavailable(
+                f"Kafka did not acknowledge the event within {self._timeout:g} seconds.",
+                reason="timeout",
+            ) from None
+        except UnknownTopicOrPartitionError:
+            raise Unavailable(f"Topic {record.topic} does not exist.", reason="topic_missing") from None
+        except KafkaError as exc:
+            reason = "unavailable" if exc.retriable else "rejected"
+            raise Unavailable(
+                f"Kafka did not take the event ({type(exc).__name__}).", reason=reason
+            ) from None
+        return Delivery(metadata.topic, metadata.partition, metadata.offset)
+
+    async def _connect_and_watch(self) -> None:
+        backoff = 0.5
+        while self._producer is None:
+            producer = AIOKafkaProducer(
+                **client_options(self._settings),
+                acks="all",
+                enable_idempotence=True,
+                linger_ms=self._settings.kafka_linger_ms,
+                compression_type=(self._settings.kafka_compression or "").lower() or None,
+                request_timeout_ms=int(max(self._timeout * 1000, 5000)),
+            )
+            try:
+                await producer.start()
+                self._producer = producer
+            except KafkaError as exc:
+                await producer.stop()
+                self.not_ready_reason = f"cannot connect to Kafka ({type(exc).__name__})"
+                log.warning("kafka connection failed", extra={"reason": self.not_ready_reason})
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+        while True:
+            await self._check_ready()
+            await asyncio.sleep(READINESS_INTERVAL)
+
+    async def _check_ready(self) -> None:
+        assert self._producer is not None
+        try:
+            async with asyncio.timeout(5):
+                cluster = await self._producer.client.fetch_all_metadata()
+            missing = sorted(set(self._settings.topics.values()) - cluster.topics())
+            reason = f"topics missing: {', '.join(missing)}" if missing else ""
+        except (KafkaError, TimeoutError) as exc:
+            reason = f"Kafka unreachable ({type(exc).__name__})"
+        if reason != self.not_ready_reason or self.ready != (not reason):
+            if reason:
+                log.warning("not ready", extra={"reason": reason})
+            else:
+                log.info("ready: Kafka reachable and every event topic exists")
+        self.ready, self.not_ready_reason = not reason, reason
+        if self._metrics is not None:
+            self._metrics.kafka_ready.set(1 if self.ready else 0)
+
+
+async def create_topics(settings: Settings, partitions: int, replication_factor: int) -> list[str]:
+    """Create every event topic that does not exist yet; return the names created."""
+    admin = AIOKafkaAdminClient(**client_options(settings))
+    try:
+        await admin.start()
+        existing = set(await admin.list_topics())
+        wanted = [t for t in settings.topics.values() if t not in existing]
+        if wanted:
+            with contextlib.suppress(TopicAlreadyExistsError):  # a concurrent run won the race
+                await admin.create_topics(
+                    [
+                        NewTopic(t, num_partitions=partitions, replication_factor=replication_factor)
+                        for t in wanted
+                    ]
+                )
+        return wanted
+    except KafkaError as exc:
+        servers = ",".join(settings.kafka_bootstrap_servers)
+        raise Unavailable(
+            f"Cannot create topics on Kafka at {servers} ({type(exc).__name__}).", reason="unavailable"
+        ) from None
+    finally:
+        await admin.close()

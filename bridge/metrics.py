@@ -1,0 +1,105 @@
+"""The Prometheus metrics of the contract, in one bundle built on an injected registry.
+
+Label values known in advance are created up front, so every rate exists from the first scrape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from bridge import __version__
+from bridge.socketlabs import EVENT_KINDS
+
+AUTH_FAILURE_REASONS = ("missing_secret", "wrong_secret", "server_id", "source_ip")
+PRODUCE_ERROR_REASONS = ("timeout", "unavailable", "not_connected", "topic_missing", "rejected", "overload")
+STATUS_CODES = ("200", "400", "401", "403", "404", "405", "413", "500", "503")
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# Event delay: SocketLabs may retry for days, so the buckets reach well past an hour.
+DELAY_BUCKETS = (0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600, 4 * 24 * 3600)
+
+
+class Metrics:
+    def __init__(
+        self, registry: CollectorRegistry, webhooks: Iterable[str] = (), topics: Iterable[str] = ()
+    ) -> None:
+        self.http_requests = Counter(
+            "bridge_http_requests",
+            "HTTP requests answered on the public listener, by status code.",
+            ["code"],
+            registry=registry,
+        )
+        self.events_received = Counter(
+            "bridge_events_received",
+            "Authenticated events received, by webhook and kind.",
+            ["webhook", "kind"],
+            registry=registry,
+        )
+        self.events_produced = Counter(
+            "bridge_events_produced",
+            "Records acknowledged by Kafka, by topic.",
+            ["topic"],
+            registry=registry,
+        )
+        self.auth_failures = Counter(
+            "bridge_auth_failures",
+            "Rejected posts, by reason.",
+            ["reason"],
+            registry=registry,
+        )
+        self.produce_errors = Counter(
+            "bridge_produce_errors",
+            "Events not acknowledged by Kafka (answered 503), by reason.",
+            ["reason"],
+            registry=registry,
+        )
+        self.request_duration = Histogram(
+            "bridge_request_duration_seconds",
+            "Time from request to answer on the public listener.",
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.produce_latency = Histogram(
+            "bridge_produce_latency_seconds",
+            "Time Kafka took to acknowledge a record.",
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.event_delay = Histogram(
+            "bridge_event_delay_seconds",
+            "Receive time minus the event's DateTime.",
+            buckets=DELAY_BUCKETS,
+            registry=registry,
+        )
+        self.inflight = Gauge(
+            "bridge_inflight_requests",
+            "Requests being handled now.",
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+        self.kafka_ready = Gauge(
+            "bridge_kafka_ready",
+            "1 when Kafka is reachable and every event topic exists.",
+            registry=registry,
+            multiprocess_mode="min",
+        )
+        self.build_info = Gauge(
+            "bridge_build_info",
+            "The bridge's version.",
+            ["version"],
+            registry=registry,
+            multiprocess_mode="max",
+        )
+        self.build_info.labels(__version__).set(1)
+        for code in STATUS_CODES:
+            self.http_requests.labels(code)
+        for reason in AUTH_FAILURE_REASONS:
+            self.auth_failures.labels(reason)
+        for reason in PRODUCE_ERROR_REASONS:
+            self.produce_errors.labels(reason)
+        for webhook in webhooks:
+            for kind in EVENT_KINDS:
+                self.events_received.labels(webhook, kind.value)
+        for topic in topics:
+            self.events_produced.labels(topic)

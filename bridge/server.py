@@ -1,0 +1,100 @@
+"""Running the bridge: both listeners, signals, graceful shutdown, and N worker processes.
+
+Shutdown order on SIGTERM: readiness turns 503, the listeners stop accepting, requests in flight
+get `drain_timeout` seconds to finish, then the producer flushes and stops (cleanup_ctx).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import ssl
+import subprocess
+import sys
+
+from aiohttp import web
+
+from bridge import __version__
+from bridge.admin import create_admin_app
+from bridge.app import create_app
+from bridge.settings import Settings
+from bridge.state import BRIDGE
+
+log = logging.getLogger(__name__)
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    if not settings.tls_cert_file or not settings.tls_key_file:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(settings.tls_cert_file, settings.tls_key_file)
+    return context
+
+
+async def serve(settings: Settings, *, reuse_port: bool = False) -> None:
+    app = create_app(settings)
+    bridge = app[BRIDGE]
+    public = web.AppRunner(
+        app, shutdown_timeout=settings.drain_timeout, access_log=None, handle_signals=False
+    )
+    admin = web.AppRunner(create_admin_app(bridge), access_log=None, handle_signals=False)
+    await public.setup()
+    await admin.setup()
+    host, port = settings.listen
+    admin_host, admin_port = settings.admin_listen
+    await web.TCPSite(
+        public, host, port, ssl_context=tls_context(settings), reuse_port=reuse_port, backlog=1024
+    ).start()
+    await web.TCPSite(admin, admin_host, admin_port, reuse_port=reuse_port).start()
+    log.info(
+        "socketlabs-kafka-bridge started",
+        extra={"version": __version__, "pid": os.getpid(), "configuration": settings.masked()},
+    )
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+
+    log.info("shutting down: draining requests in flight", extra={"drain_timeout": settings.drain_timeout})
+    bridge.draining = True
+    await public.cleanup()  # stop accepting, drain, then flush and stop the producer
+    await admin.cleanup()
+    log.info("stopped")
+
+
+def run(settings: Settings, *, reuse_port: bool = False) -> None:
+    try:
+        import uvloop
+
+        loop_factory = uvloop.new_event_loop
+    except ImportError:  # uvloop is not built for every platform
+        loop_factory = None
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(serve(settings, reuse_port=reuse_port))
+
+
+def run_workers(argv: list[str], workers: int) -> int:
+    """Run `workers` processes of `serve` sharing the ports (SO_REUSEPORT); forward signals."""
+    env = dict(os.environ, BRIDGE_WORKER="1")
+    command = [sys.executable, "-m", "bridge", *argv, "--workers", "1"]
+    children = [subprocess.Popen(command, env=env) for _ in range(workers)]
+    stopping = False
+
+    def forward(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    codes = [child.wait() for child in children]
+    if not stopping:
+        log.error("a worker exited on its own", extra={"exit_codes": codes})
+    return max(codes, default=0) if not stopping else max((c for c in codes if c > 0), default=0)

@@ -1,0 +1,233 @@
+"""Every sample through a running `socketlabs-bridge serve` into a real Kafka broker, read back."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qsl
+
+import aiohttp
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from tests.helpers import SAMPLE_KINDS, SAMPLE_SECRET, sample
+
+pytestmark = pytest.mark.integration
+KINDS = ("queued", "deferred", "delivered", "failed", "complaint", "click", "open", "unsubscribe", "unknown")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RunningBridge:
+    def __init__(self, bootstrap: str, **env: str) -> None:
+        self.prefix = f"it{uuid.uuid4().hex[:8]}"
+        self.port, self.admin_port = free_port(), free_port()
+        self.env = {
+            "PATH": os.environ["PATH"],
+            "BRIDGE_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "BRIDGE_SECRET_KEY": SAMPLE_SECRET,
+            "BRIDGE_TOPIC_PREFIX": self.prefix,
+            "BRIDGE_LISTEN": f"127.0.0.1:{self.port}",
+            "BRIDGE_ADMIN_LISTEN": f"127.0.0.1:{self.admin_port}",
+            **env,
+        }
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.admin_url = f"http://127.0.0.1:{self.admin_port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bridge", *args], env=self.env, capture_output=True, text=True,
+            timeout=120, check=check,
+        )
+
+    def start(self) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", "bridge", "serve"], env=self.env,
+                                        stderr=subprocess.PIPE)
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        import urllib.request
+
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            assert self.process is not None and self.process.poll() is None, "the bridge exited"
+            try:
+                with urllib.request.urlopen(self.admin_url + "/readyz", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except Exception as exc:  # not listening yet, or 503 not ready
+                last = str(exc)
+            time.sleep(0.3)
+        raise AssertionError(f"the bridge did not become ready in {timeout}s: {last}")
+
+    def stop(self) -> tuple[int, str]:
+        assert self.process is not None
+        self.process.terminate()
+        _, stderr = self.process.communicate(timeout=60)
+        return self.process.returncode, stderr.decode()
+
+
+@pytest.fixture(scope="module")
+def bridge(kafka_bootstrap: str) -> Iterator[RunningBridge]:
+    running = RunningBridge(kafka_bootstrap, BRIDGE_LOG_LEVEL="DEBUG")
+    created = running.run("topics", "create", "--partitions", "2")
+    assert f"{running.prefix}.delivered: created" in created.stdout
+    again = running.run("topics", "create")
+    assert f"{running.prefix}.delivered: exists" in again.stdout  # safe to run twice
+    running.start()
+    running.wait_ready()
+    yield running
+    code, stderr = running.stop()
+    running.stderr = stderr  # type: ignore[attr-defined]
+    assert code == 0, stderr[-2000:]
+    assert SAMPLE_SECRET not in stderr, "the secret key reached a log line"
+    assert "ana.lima@example.net" not in stderr, "an email address reached a log line unmasked"
+
+
+async def read_records(bootstrap: str, topics: list[str], count: int, timeout: float = 30) -> list:
+    consumer = AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    records = []
+    try:
+        deadline = time.monotonic() + timeout
+        while len(records) < count and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for messages in batch.values():
+                records.extend(messages)
+    finally:
+        await consumer.stop()
+    return records
+
+
+def expected_value(name: str) -> dict:
+    body, _ = sample(name)
+    if name.endswith(".json"):
+        event = json.loads(body)
+    else:
+        event = dict(parse_qsl(body.decode().strip(), keep_blank_values=True))
+    return {k: v for k, v in event.items() if k.lower() != "secretkey"}
+
+
+async def test_every_sample_lands_in_its_topic_with_the_contract_record(bridge, kafka_bootstrap):
+    before = datetime.now(timezone.utc)
+    replies = {}
+    async with aiohttp.ClientSession() as session:
+        for name in sorted(SAMPLE_KINDS):
+            body, content_type = sample(name)
+            async with session.post(bridge.url + "/webhook", data=body,
+                                    headers={"Content-Type": content_type}) as response:
+                assert response.status == 200, await response.text()
+                replies[name] = await response.json()
+    produced = {n: k for n, k in SAMPLE_KINDS.items() if k is not None}
+    topics = [f"{bridge.prefix}.{kind}" for kind in KINDS]
+    records = await read_records(kafka_bootstrap, topics, len(produced))
+    assert len(records) == len(produced)  # validation posts produce nothing
+    after = datetime.now(timezone.utc)
+
+    by_id = {dict(r.headers)["event-id"].decode(): r for r in records}
+    for name, kind in produced.items():
+        record = by_id[replies[name]["event_id"]]
+        value = json.loads(record.value)
+        assert record.topic == f"{bridge.prefix}.{kind}"
+        assert value == expected_value(name)
+        assert list(value) == list(expected_value(name))  # field order kept too
+        assert SAMPLE_SECRET.encode() not in record.value
+        assert record.key == value["MessageId"].encode()
+        headers = dict(record.headers)
+        assert set(headers) == {"event-type", "event-id", "webhook", "server-id", "received-at", "content-type"}
+        assert headers["event-type"] == kind.encode()
+        canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        assert headers["event-id"].decode() == hashlib.sha256(canonical).hexdigest()
+        assert headers["webhook"] == b"default"
+        assert headers["server-id"] == b"30117"
+        assert headers["content-type"] == b"application/json"
+        received_at = datetime.fromisoformat(headers["received-at"].decode())
+        assert before - timedelta(seconds=1) <= received_at <= after
+        assert abs(record.timestamp - received_at.timestamp() * 1000) < 2
+
+
+async def test_unknown_type_goes_to_the_unknown_topic_and_empty_message_id_has_no_key(bridge, kafka_bootstrap):
+    event = {"Type": "Bounced", "SecretKey": SAMPLE_SECRET, "MessageId": "", "ServerId": 7, "Extra": {"a": 1}}
+    async with aiohttp.ClientSession() as session, session.post(bridge.url + "/webhook", json=event) as response:
+        assert response.status == 200
+        event_id = (await response.json())["event_id"]
+    records = await read_records(kafka_bootstrap, [f"{bridge.prefix}.unknown"], 1)
+    [record] = [r for r in records if dict(r.headers)["event-id"].decode() == event_id]
+    assert record.key is None
+    assert json.loads(record.value) == {"Type": "Bounced", "MessageId": "", "ServerId": 7, "Extra": {"a": 1}}
+
+
+async def test_rejected_posts_produce_nothing(bridge, kafka_bootstrap):
+    marker = uuid.uuid4().hex
+    bad = [
+        ({"Type": "Delivered", "SecretKey": "wrong", "MessageId": marker}, 401),
+        ({"Type": "Delivered", "MessageId": marker}, 401),
+        ({"MessageId": marker, "SecretKey": SAMPLE_SECRET}, 400),
+    ]
+    async with aiohttp.ClientSession() as session:
+        for event, status in bad:
+            async with session.post(bridge.url + "/webhook", json=event) as response:
+                assert response.status == status
+    records = await read_records(kafka_bootstrap, [f"{bridge.prefix}.{k}" for k in KINDS], 10**6, timeout=3)
+    assert all(r.key != marker.encode() for r in records)
+
+
+async def test_admin_listener_serves_health_and_metrics(bridge):
+    async with aiohttp.ClientSession() as session:
+        async with session.get(bridge.admin_url + "/healthz") as response:
+            assert response.status == 200
+        async with session.get(bridge.admin_url + "/readyz") as response:
+            assert response.status == 200
+        async with session.get(bridge.admin_url + "/metrics") as response:
+            text = await response.text()
+        async with session.get(bridge.url + "/metrics") as response:
+            assert response.status in (404, 405)  # never on the public listener
+    assert f'bridge_events_produced_total{{topic="{bridge.prefix}.delivered"}}' in text
+    assert "bridge_kafka_ready 1.0" in text
+
+
+async def test_broker_down_gives_503_with_retry_after_then_recovers(local_kafka):
+    """Against a broker this test may kill: 503s while it is down, 200s again once it is back."""
+    running = RunningBridge(local_kafka.bootstrap_servers, BRIDGE_PRODUCE_TIMEOUT="2")
+    running.run("topics", "create")
+    running.start()
+    try:
+        running.wait_ready()
+        event = {"Type": "Queued", "SecretKey": SAMPLE_SECRET, "MessageId": "m-1", "ServerId": 1}
+        async with aiohttp.ClientSession() as session:
+            async with session.post(running.url + "/webhook", json=event) as response:
+                assert response.status == 200
+            local_kafka.kill()
+            for _ in range(3):
+                started = time.monotonic()
+                async with session.post(running.url + "/webhook", json=event) as response:
+                    assert response.status == 503, await response.text()
+                    assert int(response.headers["Retry-After"]) > 0
+                    assert (await response.json())["error"] == "unavailable"
+                assert time.monotonic() - started < 2 + 1.5  # bounded by the produce timeout
+            local_kafka.restart()
+            deadline = time.monotonic() + 30
+            status = 0
+            while time.monotonic() < deadline and status != 200:
+                async with session.post(running.url + "/webhook", json=event) as response:
+                    status = response.status
+                await asyncio.sleep(0.5)
+            assert status == 200, "the bridge did not recover after the broker came back"
+    finally:
+        code, stderr = running.stop()
+    assert code == 0, stderr[-2000:]
