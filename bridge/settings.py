@@ -153,7 +153,9 @@ def _topic_prefix(raw: Any) -> str:
     text = _text(raw)
     # A Kafka topic name is at most 249 of these characters; ".unsubscribe" is the longest suffix.
     if not re.match(r"^[A-Za-z0-9._-]{1,237}$", text):
-        raise ValueError(f"must be letters, digits, '.', '_' or '-' (a Kafka topic name prefix), not {text!r}")
+        raise ValueError(
+            f"must be letters, digits, '.', '_' or '-' (a Kafka topic name prefix), not {text!r}"
+        )
     return text
 
 
@@ -447,7 +449,7 @@ def _webhooks(declared: Any, values: dict[str, Any], problems: list[str]) -> tup
         except ValueError as exc:
             problems.append(f"BRIDGE_SECRET_KEY_FILE (secret_key_file) {exc}.")
     previous = webhooks.get(DEFAULT_WEBHOOK)
-    validation_key: Secret | None = values.get("validation_key")
+    validation_key = values.get("validation_key")  # a Secret or None
     if keys or (previous is not None and validation_key is not None):
         webhooks[DEFAULT_WEBHOOK] = Webhook(
             name=DEFAULT_WEBHOOK,

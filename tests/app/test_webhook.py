@@ -64,9 +64,14 @@ async def test_every_sample_is_answered_200_and_recorded(make_client, publisher,
     assert record.topic == f"socketlabs.{kind}"
     assert SAMPLE_SECRET.encode() not in record.value
     reply = await response.json()
-    assert reply["event_id"] == hashlib.sha256(
-        json.dumps(json.loads(record.value), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    ).hexdigest()
+    assert (
+        reply["event_id"]
+        == hashlib.sha256(
+            json.dumps(
+                json.loads(record.value), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            ).encode()
+        ).hexdigest()
+    )
     assert metric(registry, "bridge_events_received_total", webhook="default", kind=kind) == 1
     assert metric(registry, "bridge_events_produced_total", topic=f"socketlabs.{kind}") == 1
     assert metric(registry, "bridge_http_requests_total", code="200") == 1
@@ -184,7 +189,9 @@ async def test_unknown_path_is_404_json(make_client):
 
 async def test_kafka_failure_is_503_with_retry_after(make_client, publisher, registry):
     client = await make_client()
-    publisher.fail_with = Unavailable("Kafka did not acknowledge the event within 10 seconds.", reason="timeout")
+    publisher.fail_with = Unavailable(
+        "Kafka did not acknowledge the event within 10 seconds.", reason="timeout"
+    )
     body, content_type = sample("delivered.json")
     response = await client.post("/webhook", data=body, headers={"Content-Type": content_type})
     assert response.status == 503

@@ -9,10 +9,11 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl
 
 import aiohttp
@@ -47,16 +48,23 @@ class RunningBridge:
         self.url = f"http://127.0.0.1:{self.port}"
         self.admin_url = f"http://127.0.0.1:{self.admin_port}"
         self.process: subprocess.Popen[bytes] | None = None
+        # A file, not a pipe: a pipe nobody reads fills up and blocks the bridge's logging.
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the object)
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "bridge", *args], env=self.env, capture_output=True, text=True,
-            timeout=120, check=check,
+            [sys.executable, "-m", "bridge", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=check,
         )
 
     def start(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "bridge", "serve"], env=self.env,
-                                        stderr=subprocess.PIPE)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bridge", "serve"], env=self.env, stderr=self.log
+        )
 
     def wait_ready(self, timeout: float = 60) -> None:
         import urllib.request
@@ -77,8 +85,9 @@ class RunningBridge:
     def stop(self) -> tuple[int, str]:
         assert self.process is not None
         self.process.terminate()
-        _, stderr = self.process.communicate(timeout=60)
-        return self.process.returncode, stderr.decode()
+        self.process.wait(timeout=60)
+        self.log.seek(0)
+        return self.process.returncode, self.log.read().decode()
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +108,13 @@ def bridge(kafka_bootstrap: str) -> Iterator[RunningBridge]:
 
 
 async def read_records(bootstrap: str, topics: list[str], count: int, timeout: float = 30) -> list:
-    consumer = AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                enable_auto_commit=False, group_id=None)
+    consumer = AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
     await consumer.start()
     records = []
     try:
@@ -124,20 +138,21 @@ def expected_value(name: str) -> dict:
 
 
 async def test_every_sample_lands_in_its_topic_with_the_contract_record(bridge, kafka_bootstrap):
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     replies = {}
     async with aiohttp.ClientSession() as session:
         for name in sorted(SAMPLE_KINDS):
             body, content_type = sample(name)
-            async with session.post(bridge.url + "/webhook", data=body,
-                                    headers={"Content-Type": content_type}) as response:
+            async with session.post(
+                bridge.url + "/webhook", data=body, headers={"Content-Type": content_type}
+            ) as response:
                 assert response.status == 200, await response.text()
                 replies[name] = await response.json()
     produced = {n: k for n, k in SAMPLE_KINDS.items() if k is not None}
     topics = [f"{bridge.prefix}.{kind}" for kind in KINDS]
     records = await read_records(kafka_bootstrap, topics, len(produced))
     assert len(records) == len(produced)  # validation posts produce nothing
-    after = datetime.now(timezone.utc)
+    after = datetime.now(UTC)
 
     by_id = {dict(r.headers)["event-id"].decode(): r for r in records}
     for name, kind in produced.items():
@@ -149,7 +164,14 @@ async def test_every_sample_lands_in_its_topic_with_the_contract_record(bridge, 
         assert SAMPLE_SECRET.encode() not in record.value
         assert record.key == value["MessageId"].encode()
         headers = dict(record.headers)
-        assert set(headers) == {"event-type", "event-id", "webhook", "server-id", "received-at", "content-type"}
+        assert set(headers) == {
+            "event-type",
+            "event-id",
+            "webhook",
+            "server-id",
+            "received-at",
+            "content-type",
+        }
         assert headers["event-type"] == kind.encode()
         canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
         assert headers["event-id"].decode() == hashlib.sha256(canonical).hexdigest()
@@ -161,9 +183,14 @@ async def test_every_sample_lands_in_its_topic_with_the_contract_record(bridge, 
         assert abs(record.timestamp - received_at.timestamp() * 1000) < 2
 
 
-async def test_unknown_type_goes_to_the_unknown_topic_and_empty_message_id_has_no_key(bridge, kafka_bootstrap):
+async def test_unknown_type_goes_to_the_unknown_topic_and_empty_message_id_has_no_key(
+    bridge, kafka_bootstrap
+):
     event = {"Type": "Bounced", "SecretKey": SAMPLE_SECRET, "MessageId": "", "ServerId": 7, "Extra": {"a": 1}}
-    async with aiohttp.ClientSession() as session, session.post(bridge.url + "/webhook", json=event) as response:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(bridge.url + "/webhook", json=event) as response,
+    ):
         assert response.status == 200
         event_id = (await response.json())["event_id"]
     records = await read_records(kafka_bootstrap, [f"{bridge.prefix}.unknown"], 1)

@@ -45,12 +45,13 @@ def expected_event_id(value: dict[str, Any]) -> str:
 
 
 def ordered(value: Any) -> Any:
-    """A JSON value with every object as its list of pairs, so equality also checks key order."""
+    """A JSON value with every object as its list of pairs and every scalar tagged with its type,
+    so equality also checks key order and does not take true for 1 or 1 for 1.0."""
     if isinstance(value, dict):
         return [(k, ordered(v)) for k, v in value.items()]
     if isinstance(value, list):
         return [ordered(v) for v in value]
-    return value
+    return (type(value).__name__, value)
 
 
 def headers_of(record: Record) -> dict[str, str]:
@@ -85,7 +86,8 @@ def test_sample_record(name: str, topics: dict[Kind, str]) -> None:
     record = record_of(read_sample(name), _content_type(name), topics, webhook="account")
 
     assert record.topic == f"acme.{kind}"
-    assert record.key == b"ord-77120-a" or (name == "legacy-failed.form" and record.key == b"ord-77121-a")
+    assert record.key == _input_fields(name)["MessageId"].encode()
+    assert record.key in (b"ord-77120-a", b"ord-77121-a")
 
     expected = {k: v for k, v in _input_fields(name).items() if k.lower() != "secretkey"}
     value = json.loads(record.value.decode("utf-8"))
@@ -194,7 +196,10 @@ def test_same_event_received_twice_has_the_same_id(all_topics: dict[Kind, str]) 
 def test_event_id_ignores_key_order_but_not_content(all_topics: dict[Kind, str]) -> None:
     base = json.loads(read_sample("tracking-click.json"))
     reordered = dict(reversed(list(base.items())))
-    reordered["Data"] = {"Tags": base["Data"]["Tags"], "Meta": [dict(reversed(m.items())) for m in base["Data"]["Meta"]]}
+    reordered["Data"] = {
+        "Tags": base["Data"]["Tags"],
+        "Meta": [dict(reversed(m.items())) for m in base["Data"]["Meta"]],
+    }
     changed = {**base, "Url": base["Url"] + "&x=1"}
     a = record_of(orjson.dumps(base), "", all_topics)
     b = record_of(orjson.dumps(reordered), "", all_topics)
@@ -212,16 +217,27 @@ def test_json_and_form_posts_of_different_values_have_different_ids(all_topics: 
 
 
 def test_unwrapped_event_record(all_topics: dict[Kind, str]) -> None:
-    inner = {"Type": "Delivered", "MessageId": "SampleMessageId", "ServerId": 16332, "SecretKey": "x", "Data": {"Meta": [], "Tags": []}}
+    inner = {
+        "Type": "Delivered",
+        "MessageId": "SampleMessageId",
+        "ServerId": 16332,
+        "SecretKey": "x",
+        "Data": {"Meta": [], "Tags": []},
+    }
     record = record_of(orjson.dumps({"data": inner}), "application/json", all_topics)
     assert record.topic == "t.delivered"
-    assert ordered(orjson.loads(record.value)) == ordered({k: v for k, v in inner.items() if k != "SecretKey"})
+    assert ordered(orjson.loads(record.value)) == ordered(
+        {k: v for k, v in inner.items() if k != "SecretKey"}
+    )
     assert record.key == b"SampleMessageId"
 
 
 def test_big_integers_survive_into_the_record(all_topics: dict[Kind, str]) -> None:
     big = 2**64 + 12345
-    body = b'{"Type": "Queued", "MessageSize": %d, "ServerId": -%d, "Ratio": 1e-7, "SecretKey": "s"}' % (big, big)
+    body = b'{"Type": "Queued", "MessageSize": %d, "ServerId": -%d, "Ratio": 1e-7, "SecretKey": "s"}' % (
+        big,
+        big,
+    )
     record = record_of(body, "application/json", all_topics)
     value = json.loads(record.value)
     assert value == {"Type": "Queued", "MessageSize": big, "ServerId": -big, "Ratio": 1e-7}
@@ -245,12 +261,18 @@ def test_canonical_json_is_sorted_compact_utf8() -> None:
     ("moment", "header", "ms"),
     [
         (datetime(2026, 5, 18, 8, 12, 45, 123456, tzinfo=UTC), "2026-05-18T08:12:45.123456Z", 1779091965123),
-        (datetime(2026, 5, 18, 10, 12, 45, 999999, tzinfo=timezone(timedelta(hours=2))), "2026-05-18T08:12:45.999999Z", 1779091965999),
+        (
+            datetime(2026, 5, 18, 10, 12, 45, 999999, tzinfo=timezone(timedelta(hours=2))),
+            "2026-05-18T08:12:45.999999Z",
+            1779091965999,
+        ),
         (datetime(2026, 5, 18, 8, 12, 45, tzinfo=UTC), "2026-05-18T08:12:45.000000Z", 1779091965000),
         (datetime(2026, 5, 18, 8, 12, 45, 1000, tzinfo=UTC), "2026-05-18T08:12:45.001000Z", 1779091965001),
     ],
 )
-def test_received_at_and_timestamp(moment: datetime, header: str, ms: int, all_topics: dict[Kind, str]) -> None:
+def test_received_at_and_timestamp(
+    moment: datetime, header: str, ms: int, all_topics: dict[Kind, str]
+) -> None:
     event = parse_body(b'{"Type": "Queued"}', "")
     record = to_record(event, event.kind, webhook="w", topics=all_topics, received_at=moment)
     assert headers_of(record)["received-at"] == header
@@ -281,7 +303,9 @@ SCALARS = (
 )
 JSON_VALUES = st.recursive(
     SCALARS,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=20,
 )
 KNOWN_TYPES = ["Queued", "Deferred", "Delivered", "Sent", "Failed", "Complaint", "Tracking", "Validation"]
@@ -299,7 +323,9 @@ def casings(word: str) -> st.SearchStrategy[str]:
 def events(draw: st.DrawFn) -> tuple[dict[str, Any], str, str]:
     """(the posted object, its SecretKey field name, the secret)."""
     body = draw(
-        st.dictionaries(st.text(max_size=12).filter(lambda k: k.lower() not in RESERVED), JSON_VALUES, max_size=8)
+        st.dictionaries(
+            st.text(max_size=12).filter(lambda k: k.lower() not in RESERVED), JSON_VALUES, max_size=8
+        )
     )
     items = list(body.items())
     secret_name = draw(casings("SecretKey"))
@@ -369,15 +395,18 @@ ARBITRARY_BODIES = st.one_of(
     JSON_VALUES.map(orjson.dumps),
     st.dictionaries(st.text(max_size=10), JSON_VALUES, max_size=6).map(orjson.dumps),
     st.dictionaries(
-        st.sampled_from(["Type", "type", "TrackingType", "ServerId", "DateTime", "data", "Data", "SecretKey"]),
-        JSON_VALUES | st.sampled_from(KNOWN_TYPES + ["0", "1", "2", "open", "\u00b2", "Mon, 18 May 2026 08:12:44 GMT"]),
+        st.sampled_from(
+            ["Type", "type", "TrackingType", "ServerId", "DateTime", "data", "Data", "SecretKey"]
+        ),
+        JSON_VALUES
+        | st.sampled_from([*KNOWN_TYPES, "0", "1", "2", "open", "²", "Mon, 18 May 2026 08:12:44 GMT"]),
         max_size=6,
     ).map(lambda d: orjson.dumps({"data": d}) if "data" not in d else orjson.dumps(d)),
     st.lists(st.tuples(st.text(max_size=10), st.text(max_size=10)), max_size=6).map(_form),
     st.lists(
         st.tuples(
             st.sampled_from(["Type", "TrackingType", "ServerId", "DateTime", "SecretKey", "x"]),
-            st.sampled_from(KNOWN_TYPES + ["0", "1", "3", "\u00b2", "", "9" * 30]) | st.text(max_size=8),
+            st.sampled_from([*KNOWN_TYPES, "0", "1", "3", "²", "", "9" * 30]) | st.text(max_size=8),
         ),
         max_size=6,
     ).map(_form),
@@ -400,5 +429,7 @@ def test_property_parse_body_returns_an_event_or_bad_request(body: bytes, conten
     event.occurred_at()
     fields = event.without_secret_key()
     assert not any(k.lower() == "secretkey" for k in fields)
-    record = to_record(event, event.kind, webhook="w", topics={k: f"t.{k}" for k in Kind}, received_at=RECEIVED_AT)
+    record = to_record(
+        event, event.kind, webhook="w", topics={k: f"t.{k}" for k in Kind}, received_at=RECEIVED_AT
+    )
     assert json.loads(record.value) == json.loads(json.dumps(fields))
