@@ -17,6 +17,7 @@ import orjson
 from bridge import __version__
 from bridge.errors import BridgeError
 from bridge.settings import ConfigError, Settings, load_settings
+from bridge.socketlabs_cli import add_parser as add_socketlabs_parser
 
 PROG = "socketlabs-bridge"
 
@@ -69,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     dev.add_argument("--port", type=int, default=8080, help="public port (default 8080)")
     dev.add_argument("--admin-port", type=int, default=9090, help="admin port (default 9090)")
+    add_socketlabs_parser(commands)
     return parser
 
 
@@ -124,6 +126,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bridge.dev import run_dev
 
         return run_dev(port=args.port, admin_port=args.admin_port)
+    if args.command == "socketlabs":
+        from bridge.socketlabs_cli import run as run_socketlabs
+
+        return run_socketlabs(args)
     return 2
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, UnknownTopicOrPartitionError
 from aiokafka.helpers import create_ssl_context
@@ -185,3 +186,72 @@ async def create_topics(settings: Settings, partitions: int, replication_factor:
         ) from None
     finally:
         await admin.close()
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumedRecord:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: dict[str, bytes]
+    timestamp_ms: int
+
+
+CONSUMER_START_TIMEOUT = 20.0  # seconds to connect and fix the start positions
+
+
+@contextlib.asynccontextmanager
+async def consume(
+    settings: Settings, topics: Sequence[str], *, from_beginning: bool = False
+) -> AsyncIterator[AsyncIterator[ConsumedRecord]]:
+    """`async with consume(settings, topics) as records: async for record in records: ...`
+
+    Reads every partition of the topics that exist, without a consumer group (nothing committed,
+    nothing left behind on the broker). Entering returns only once each partition's start
+    position is fixed, so a caller may trigger an event right after and is sure to see it.
+    Raises `Unavailable` when Kafka cannot be reached or none of the topics exists.
+    """
+    consumer = AIOKafkaConsumer(
+        **client_options(settings),
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest" if from_beginning else "latest",
+    )
+    servers = ",".join(settings.kafka_bootstrap_servers)
+    try:
+        try:
+            async with asyncio.timeout(CONSUMER_START_TIMEOUT):
+                await consumer.start()
+                if not set(topics) & await consumer.topics():
+                    raise Unavailable(
+                        f"None of the topics {', '.join(topics)} exists on Kafka at {servers}.",
+                        reason="topic_missing",
+                    )
+                # Without a group, a subscription is assigned every partition of the topics that
+                # exist, as soon as the consumer has their metadata.
+                consumer.subscribe(topics=list(topics))
+                while not consumer.assignment():
+                    await asyncio.sleep(0.05)
+                await asyncio.gather(*(consumer.position(tp) for tp in consumer.assignment()))
+        except (KafkaError, TimeoutError) as exc:
+            raise Unavailable(
+                f"Cannot read from Kafka at {servers} ({type(exc).__name__}).", reason="unavailable"
+            ) from None
+        yield _records(consumer)
+    finally:
+        await consumer.stop()
+
+
+async def _records(consumer: AIOKafkaConsumer) -> AsyncIterator[ConsumedRecord]:
+    async for message in consumer:
+        yield ConsumedRecord(
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            key=message.key,
+            value=message.value,
+            headers=dict(message.headers or ()),
+            timestamp_ms=message.timestamp,
+        )
