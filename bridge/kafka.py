@@ -237,7 +237,9 @@ async def consume(
                 await asyncio.gather(*(consumer.position(tp) for tp in consumer.assignment()))
         except (KafkaError, TimeoutError) as exc:
             raise Unavailable(
-                f"Cannot read from Kafka at {servers} ({type(exc).__name__}).", reason="unavailable"
+                f"Cannot read from Kafka at {servers} ({type(exc).__name__}): check "
+                "BRIDGE_KAFKA_BOOTSTRAP_SERVERS and the Kafka security settings.",
+                reason="unavailable",
             ) from None
         yield _records(consumer)
     finally:

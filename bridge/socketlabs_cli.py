@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 from pathlib import Path
@@ -86,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
         api_key = _api_key(args.api_key_file)
         api_url = _api_url(args.api_url)
         settings = _kafka_settings(args.config) if getattr(args, "watch", False) else None
+        # aiokafka logs each failed connection attempt; the one sentence below says it better.
+        logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
         if args.socketlabs_command == "secret":
             return asyncio.run(_secret(args, api_key, api_url))
         if args.socketlabs_command == "webhook":

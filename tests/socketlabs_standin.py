@@ -24,21 +24,29 @@ from aiohttp import web
 
 API_KEY = "standin-api-key-7Hq2Zx"
 
-# The documented perform-test preview (SocketLabs' help pages), DateTime made current per call so
-# every run posts a distinguishable event. Other types keep the same common fields.
-_DOCUMENTED = {
-    "Type": "Delivered",
-    "Response": "Sample Response",
-    "LocalIP": ":01",
-    "RemoteMta": "Sample RemoteMta",
-    "DateTime": "2022-09-07T17:49:08.8139901Z",
-    "MailingId": "SLNL-0-9999999-9999999",
-    "MessageId": "SampleMessageId",
-    "Address": "email@example.com",
-    "ServerId": 16332,
-    "SecretKey": "...",
-    "Data": {"Meta": [{"x-mycustommetadata": "I am custom metadata"}], "Tags": ["Same Tag", "Same Message"]},
+# The perform-test answer exactly as SocketLabs' help pages show it (SecretKey elided there too).
+# Note `LocalIP` in capitals and a Meta entry that is a one-key object, not {"Key", "Value"}.
+DOCUMENTED_ANSWER: dict[str, Any] = {
+    "data": {
+        "Type": "Delivered",
+        "Response": "Sample Response",
+        "LocalIP": ":01",
+        "RemoteMta": "Sample RemoteMta",
+        "DateTime": "2022-09-07T17:49:08.8139901Z",
+        "MailingId": "SLNL-0-9999999-9999999",
+        "MessageId": "SampleMessageId",
+        "Address": "email@example.com",
+        "ServerId": 16332,
+        "SecretKey": "...",
+        "Data": {
+            "Meta": [{"x-mycustommetadata": "I am custom metadata"}],
+            "Tags": ["Same Tag", "Same Message"],
+        },
+    }
 }
+_DOCUMENTED = DOCUMENTED_ANSWER["data"]
+# The stand-in makes DateTime current per call, so every run posts a distinguishable event; the
+# other types keep the documented common fields.
 _SPECIFIC: dict[str, dict[str, Any]] = {
     "sent": {
         "Type": "Delivered",
