@@ -83,12 +83,21 @@ def _seconds(text: str) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
+    # aiokafka logs each failed connection attempt; the one sentence below says it better.
+    aiokafka = logging.getLogger("aiokafka")
+    saved_level = aiokafka.level
+    aiokafka.setLevel(logging.CRITICAL)
+    try:
+        return _run(args)
+    finally:
+        aiokafka.setLevel(saved_level)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         api_key = _api_key(args.api_key_file)
         api_url = _api_url(args.api_url)
         settings = _kafka_settings(args.config) if getattr(args, "watch", False) else None
-        # aiokafka logs each failed connection attempt; the one sentence below says it better.
-        logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
         if args.socketlabs_command == "secret":
             return asyncio.run(_secret(args, api_key, api_url))
         if args.socketlabs_command == "webhook":
@@ -103,6 +112,9 @@ def run(args: argparse.Namespace) -> int:
     except Unavailable as exc:
         print(f"{PROG}: {exc.message}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C while watching: a normal way to stop, not a crash
+        print(f"{PROG}: interrupted.", file=sys.stderr)
+        return 130
 
 
 def _api_key(path: str | None) -> str:
@@ -115,7 +127,7 @@ def _api_key(path: str | None) -> str:
         except (OSError, UnicodeDecodeError) as exc:
             reason = getattr(exc, "strerror", None) or "not UTF-8 text"
             raise ApiError(f"Cannot read the API key file {path!r} ({reason}).", 2) from None
-        key = next((line for line in lines if line), "")
+        key = next((line for line in lines if line and not line.startswith("#")), "")
         if not key:
             raise ApiError(f"The API key file {path!r} is empty.", 2)
         return key

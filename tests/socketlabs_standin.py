@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import secrets
 import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -163,3 +164,23 @@ async def running_standin(webhooks: dict[str, StandinWebhook]) -> AsyncIterator[
     finally:
         await asyncio.gather(*standin.tasks, return_exceptions=True)
         await runner.cleanup()
+
+
+@contextmanager
+def standin_in_thread(webhooks: dict[str, StandinWebhook]) -> Iterator[Standin]:
+    """The stand-in on an event loop of its own thread, for tests that call the blocking CLI
+    entry point (`main([...])`, which runs its own `asyncio.run`) in-process."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="socketlabs-standin", daemon=True)
+    thread.start()
+    manager = running_standin(webhooks)
+    try:
+        standin = asyncio.run_coroutine_threadsafe(manager.__aenter__(), loop).result(timeout=30)
+        try:
+            yield standin
+        finally:
+            asyncio.run_coroutine_threadsafe(manager.__aexit__(None, None, None), loop).result(timeout=30)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=30)
+        loop.close()
