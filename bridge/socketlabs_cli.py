@@ -41,7 +41,11 @@ def add_parser(commands: Any) -> None:
         metavar="URL",
         help=f"SocketLabs API base URL (or SOCKETLABS_API_URL; default {DEFAULT_API_URL})",
     )
-    common.add_argument("--api-key-file", metavar="FILE", help="file holding the SocketLabs API key")
+    common.add_argument(
+        "--api-key-file",
+        metavar="FILE",
+        help="file holding the SocketLabs API key (else SOCKETLABS_API_KEY, else SOCKETLABS_API_KEY_FILE)",
+    )
     common.add_argument("--json", action="store_true", help="print one JSON object, for scripts")
 
     actions.add_parser(
@@ -56,12 +60,25 @@ def add_parser(commands: Any) -> None:
         help="make SocketLabs post a sample notification to the webhook's endpoint",
         epilog=f"Example: {PROG} socketlabs test --webhook-id 1234 --type all --watch",
     )
-    test.add_argument("--webhook-id", required=True, metavar="ID")
-    test.add_argument("--type", choices=(*TEST_TYPES, "all"), default="sent", help="default sent")
+    test.add_argument(
+        "--webhook-id", required=True, metavar="ID", help="the event webhook's id at SocketLabs"
+    )
+    test.add_argument(
+        "--type",
+        choices=(*TEST_TYPES, "all"),
+        default="sent",
+        help="notification type (default sent; all: one request per type)",
+    )
     test.add_argument(
         "--watch", action="store_true", help="then read the bridge's topics until the event arrives"
     )
-    test.add_argument("--timeout", type=_seconds, default=60.0, metavar="SECONDS", help="for --watch")
+    test.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="how long --watch waits (default 60)",
+    )
     test.add_argument("--config", metavar="FILE", help="bridge TOML configuration (for --watch)")
     webhook = actions.add_parser(
         "webhook",
@@ -69,7 +86,9 @@ def add_parser(commands: Any) -> None:
         help="show an event webhook's configuration at SocketLabs",
         epilog=f"Example: {PROG} socketlabs webhook --webhook-id 1234",
     )
-    webhook.add_argument("--webhook-id", required=True, metavar="ID")
+    webhook.add_argument(
+        "--webhook-id", required=True, metavar="ID", help="the event webhook's id at SocketLabs"
+    )
 
 
 def _seconds(text: str) -> float:

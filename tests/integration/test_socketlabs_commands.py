@@ -138,8 +138,15 @@ def test_watch_sees_every_test_type_arrive_through_bridge_and_broker(env, bridge
         print("\n" + out)  # the measured round trips, in the test log
 
 
-def test_watch_json_reports_the_record_and_its_round_trip(env, kafka_bootstrap, capsys):
-    code, out, err = run(capsys, "test", "--webhook-id", "1234", "--watch", "--json")
+def test_watch_json_reports_the_record_and_its_round_trip(
+    env, bridge, kafka_bootstrap, capsys, monkeypatch, tmp_path
+):
+    # The Kafka settings from the bridge's TOML file this time (no secret key in it either).
+    config = tmp_path / "bridge.toml"
+    config.write_text(f'kafka_bootstrap_servers = "{kafka_bootstrap}"\ntopic_prefix = "{bridge.prefix}"\n')
+    monkeypatch.delenv("BRIDGE_KAFKA_BOOTSTRAP_SERVERS")
+    monkeypatch.delenv("BRIDGE_TOPIC_PREFIX")
+    code, out, err = run(capsys, "test", "--webhook-id", "1234", "--watch", "--json", "--config", str(config))
     assert code == 0, err
     report = json.loads(out)
     [test] = report["tests"]
