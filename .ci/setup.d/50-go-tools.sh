@@ -11,6 +11,18 @@ bin="${XDG_CACHE_HOME:-$HOME/.cache}/socketlabs-kafka-bridge/bin"
 mkdir -p "$bin"
 export GOFLAGS=-trimpath
 
+# What helm's own Makefile sets at link time: its version, and the Kubernetes version of its
+# client-go (v0.37 in helm v3.22.0's go.mod) as the default for capabilities and lint; without
+# them a `go install`ed helm claims Kubernetes 1.20.
+ldflags() {
+    case "$1" in
+        helm) echo "-X helm.sh/helm/v3/internal/version.version=$2 \
+-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=37 \
+-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=37" ;;
+        *) echo "" ;;
+    esac
+}
+
 while read -r name package version; do
     [[ -z "$name" || "$name" == \#* ]] && continue
     target="$bin/$name-$version"
@@ -20,7 +32,7 @@ while read -r name package version; do
     fi
     started=$SECONDS
     scratch=$(mktemp -d)
-    GOBIN="$scratch" go install "$package@$version"
+    GOBIN="$scratch" go install -ldflags "$(ldflags "$name" "$version")" "$package@$version"
     mv "$scratch/$name" "$target"
     rmdir "$scratch"
     echo "$name $version: built in $((SECONDS - started)) s"

@@ -138,7 +138,7 @@ def test_the_rendered_pod_starts_and_its_probes_answer(rendered: list[dict[str, 
     assert ".delivered: created" in created.stdout
 
     pod = Pod(by_kind(rendered, "Deployment")["spec"]["template"]["spec"], rendered, workdir / "pod")
-    config = tomllib.loads(Path(pod.local_path(pod.environment()["BRIDGE_CONFIG"])).read_text())
+    config = tomllib.loads(Path(pod.environment()["BRIDGE_CONFIG"]).read_text())
     assert config["listen"] == f"0.0.0.0:{pod.port('http')}"
     assert config["admin_listen"] == f"0.0.0.0:{pod.port('admin')}"
     local = {"http": free_port(), "admin": free_port()}
