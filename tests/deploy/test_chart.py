@@ -420,3 +420,22 @@ def test_the_chart_package_is_self_contained() -> None:
     with tempfile.TemporaryDirectory() as out:
         run(helm(), "package", str(CHART), "--destination", out)
         assert list(Path(out).glob("socketlabs-kafka-bridge-*.tgz"))
+
+
+def test_only_the_bridge_pods_are_selected_by_the_service_pdb_and_network_policy() -> None:
+    objects = rendered("production-values.yaml")  # `helm template` includes the test pod
+    pods = {"Deployment": _pod(objects)["metadata"]["labels"]}
+    pods["Job"] = by_kind(objects, "Job")["spec"]["template"]["metadata"]["labels"]
+    pods["Pod"] = by_kind(objects, "Pod")["metadata"]["labels"]
+    selectors = [
+        by_kind(objects, "Service")["spec"]["selector"],
+        by_kind(objects, "PodDisruptionBudget")["spec"]["selector"]["matchLabels"],
+        by_kind(objects, "NetworkPolicy")["spec"]["podSelector"]["matchLabels"],
+    ]
+    for selector in selectors:
+        selected = [kind for kind, labels in pods.items() if selector.items() <= labels.items()]
+        assert selected == ["Deployment"], selector
+    public_from = by_kind(objects, "NetworkPolicy")["spec"]["ingress"][0]["from"]
+    assert any(
+        p.get("podSelector", {}).get("matchLabels", {}).items() <= pods["Pod"].items() for p in public_from
+    )

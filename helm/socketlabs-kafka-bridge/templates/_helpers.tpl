@@ -22,6 +22,14 @@ app.kubernetes.io/name: {{ include "slkb.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
+{{/* Pods of the topics Job and of `helm test`: a name of their own, so that neither the Service,
+the PodDisruptionBudget nor the NetworkPolicy of the bridge pods selects them. */}}
+{{- define "slkb.componentSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "slkb.name" .root }}-{{ .component }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
 {{- define "slkb.labels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{ include "slkb.selectorLabels" . }}
