@@ -7,7 +7,6 @@ code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from collections.abc import Sequence
@@ -15,9 +14,10 @@ from collections.abc import Sequence
 import orjson
 
 from bridge import __version__
-from bridge.errors import BridgeError
 from bridge.settings import ConfigError, Settings, load_settings
 from bridge.socketlabs_cli import add_parser as add_socketlabs_parser
+from bridge.tools import args as tool_args
+from bridge.tools.cli import TOOL_COMMANDS, add_tool_parsers, run_tool
 
 PROG = "socketlabs-bridge"
 
@@ -60,8 +60,17 @@ def _parser() -> argparse.ArgumentParser:
         epilog=f"Example: {PROG} topics create --partitions 6 --replication-factor 3",
     )
     create.add_argument("--config", metavar="FILE", help="TOML configuration file (or BRIDGE_CONFIG)")
-    create.add_argument("--partitions", type=_positive_int, default=3, metavar="N")
-    create.add_argument("--replication-factor", type=_positive_int, default=1, metavar="R")
+    create.add_argument("--partitions", type=_positive_int, default=3, metavar="N", help="(default 3)")
+    create.add_argument(
+        "--replication-factor", type=_positive_int, default=1, metavar="R", help="(default 1)"
+    )
+    create.add_argument(
+        "--retention",
+        type=tool_args.retention_ms,
+        metavar="TIME",
+        help="how long Kafka keeps events: 7d, 12h, 30m, milliseconds, or forever (default: the broker's)",
+    )
+    add_tool_parsers(commands)
 
     dev = commands.add_parser(
         "dev",
@@ -84,9 +93,9 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _settings(config: str | None) -> Settings:
+def _settings(config: str | None, *, require_secret: bool = True) -> Settings:
     try:
-        return load_settings(config)
+        return load_settings(config, require_secret=require_secret)
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"{PROG}: {problem}", file=sys.stderr)
@@ -111,17 +120,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         run(settings, reuse_port=os.environ.get("BRIDGE_WORKER") == "1")
         return 0
     if args.command == "topics":
-        settings = _settings(args.config)
-        from bridge.kafka import create_topics
+        from bridge.tools.topics import run_topics_create
 
-        try:
-            created = asyncio.run(create_topics(settings, args.partitions, args.replication_factor))
-        except BridgeError as exc:
-            print(f"{PROG}: {exc.message}", file=sys.stderr)
-            return 1
-        for topic in settings.topics.values():
-            print(f"{topic}: {'created' if topic in created else 'exists'}")
-        return 0
+        settings = _settings(args.config, require_secret=False)  # Kafka only: no webhook involved
+        return run_topics_create(settings, args.partitions, args.replication_factor, args.retention)
+    if args.command in TOOL_COMMANDS:
+        return run_tool(args, _settings)
     if args.command == "dev":
         from bridge.dev import run_dev
 

@@ -9,6 +9,7 @@ import asyncio
 import os
 import secrets
 import shlex
+import shutil
 import sys
 
 import orjson
@@ -52,6 +53,7 @@ def run_dev(port: int = 8080, admin_port: int = 9090) -> int:
             print(f"socketlabs-bridge: {exc.message}", file=sys.stderr)
             return 1
         body = orjson.dumps(sample_event("delivered", secret)).decode()
+        command = _own_command()
         print(
             f"\nKafka:   {kafka.bootstrap_servers}\n"
             f"Secret:  {secret}\n"
@@ -59,8 +61,10 @@ def run_dev(port: int = 8080, admin_port: int = 9090) -> int:
             "Post a sample event:\n"
             f"  curl -sS -H 'Content-Type: application/json' --data {shlex.quote(body)} "
             f"http://127.0.0.1:{port}/webhook\n\n"
-            f"Read it back:  BRIDGE_KAFKA_BOOTSTRAP_SERVERS={kafka.bootstrap_servers} "
-            "socketlabs-bridge tail\n"
+            "Read it back from Kafka:\n"
+            f"  BRIDGE_KAFKA_BOOTSTRAP_SERVERS={kafka.bootstrap_servers} {command} tail --from-beginning\n\n"
+            "Post every kind of event:\n"
+            f"  {command} send-test --url http://127.0.0.1:{port}/webhook --secret {shlex.quote(secret)}\n\n"
             "Stop with Ctrl-C.\n",
             file=sys.stderr,
             flush=True,
@@ -70,3 +74,12 @@ def run_dev(port: int = 8080, admin_port: int = 9090) -> int:
         return 0
     finally:
         kafka.stop()
+
+
+def _own_command() -> str:
+    """How to call this program again: the venv's script path when the venv is not on PATH."""
+    script = os.path.join(os.path.dirname(sys.executable), "socketlabs-bridge")
+    if not os.path.exists(script) or shutil.which("socketlabs-bridge") == script:
+        return "socketlabs-bridge"
+    relative = os.path.relpath(script)
+    return relative if not relative.startswith("..") else script

@@ -163,8 +163,14 @@ class KafkaPublisher:
             self._metrics.kafka_ready.set(1 if self.ready else 0)
 
 
-async def create_topics(settings: Settings, partitions: int, replication_factor: int) -> list[str]:
-    """Create every event topic that does not exist yet; return the names created."""
+async def create_topics(
+    settings: Settings, partitions: int, replication_factor: int, retention_ms: int | None = None
+) -> list[str]:
+    """Create every event topic that does not exist yet; return the names created.
+
+    Existing topics are left exactly as they are (their retention too), so running it twice is safe.
+    """
+    configs = {"retention.ms": str(retention_ms)} if retention_ms is not None else {}
     admin = AIOKafkaAdminClient(**client_options(settings))
     try:
         await admin.start()
@@ -174,15 +180,21 @@ async def create_topics(settings: Settings, partitions: int, replication_factor:
             with contextlib.suppress(TopicAlreadyExistsError):  # a concurrent run won the race
                 await admin.create_topics(
                     [
-                        NewTopic(t, num_partitions=partitions, replication_factor=replication_factor)
+                        NewTopic(
+                            t,
+                            num_partitions=partitions,
+                            replication_factor=replication_factor,
+                            topic_configs=configs,
+                        )
                         for t in wanted
                     ]
                 )
         return wanted
     except KafkaError as exc:
         servers = ",".join(settings.kafka_bootstrap_servers)
+        detail = f"{type(exc).__name__}: {exc}" if not exc.retriable else type(exc).__name__
         raise Unavailable(
-            f"Cannot create topics on Kafka at {servers} ({type(exc).__name__}).", reason="unavailable"
+            f"Cannot create topics on Kafka at {servers} ({detail}).", reason="unavailable"
         ) from None
     finally:
         await admin.close()

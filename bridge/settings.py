@@ -338,8 +338,17 @@ _NOT_FIELDS = {"secret_key", "secret_key_file", "validation_key", "kafka_sasl_pa
 _WEBHOOK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-def load_settings(config_file: str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
-    """Read, merge and validate the configuration; raise ConfigError listing every problem."""
+def load_settings(
+    config_file: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    require_secret: bool = True,
+) -> Settings:
+    """Read, merge and validate the configuration; raise ConfigError listing every problem.
+
+    `require_secret=False` is for the Kafka-side tools (`topics create`, `tail`), which never see
+    a webhook post and so should not demand its secret key.
+    """
     environ = os.environ if environ is None else environ
     problems: list[str] = []
     config_file = config_file or environ.get("BRIDGE_CONFIG") or None
@@ -370,7 +379,7 @@ def load_settings(config_file: str | None = None, environ: Mapping[str, str] | N
             values["kafka_sasl_password"] = Secret(lines[0])
         except ValueError as exc:
             problems.append(f"BRIDGE_KAFKA_SASL_PASSWORD_FILE (kafka_sasl_password_file) {exc}.")
-    webhooks = _webhooks(document.get("webhooks", []), values, problems)
+    webhooks = _webhooks(document.get("webhooks", []), values, problems, require_secret)
     topics = _topics(document.get("topics", {}), values.get("topic_prefix", "socketlabs"), problems)
     _cross_checks(values, problems)
     if problems:
@@ -401,7 +410,9 @@ def _read_file(path: str) -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
-def _webhooks(declared: Any, values: dict[str, Any], problems: list[str]) -> tuple[Webhook, ...]:
+def _webhooks(
+    declared: Any, values: dict[str, Any], problems: list[str], require_secret: bool = True
+) -> tuple[Webhook, ...]:
     webhooks: dict[str, Webhook] = {}
     if not isinstance(declared, list):
         problems.append("webhooks must be an array of tables ([[webhooks]]).")
@@ -459,7 +470,7 @@ def _webhooks(declared: Any, values: dict[str, Any], problems: list[str]) -> tup
         )
     elif validation_key is not None:
         problems.append("BRIDGE_VALIDATION_KEY is set but the default webhook has no secret key.")
-    if not webhooks:
+    if not webhooks and require_secret:
         problems.append(
             "BRIDGE_SECRET_KEY is required: set it (or BRIDGE_SECRET_KEY_FILE, or [[webhooks]] "
             "in the configuration file) to the secret key of the SocketLabs Event Webhook."

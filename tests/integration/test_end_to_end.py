@@ -5,11 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
-import socket
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,76 +13,12 @@ from urllib.parse import parse_qsl
 
 import aiohttp
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from tests.helpers import SAMPLE_KINDS, SAMPLE_SECRET, sample
+from tests.integration.bridge_process import RunningBridge, read_records
 
 pytestmark = pytest.mark.integration
 KINDS = ("queued", "deferred", "delivered", "failed", "complaint", "click", "open", "unsubscribe", "unknown")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class RunningBridge:
-    def __init__(self, bootstrap: str, **env: str) -> None:
-        self.prefix = f"it{uuid.uuid4().hex[:8]}"
-        self.port, self.admin_port = free_port(), free_port()
-        self.env = {
-            "PATH": os.environ["PATH"],
-            "BRIDGE_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "BRIDGE_SECRET_KEY": SAMPLE_SECRET,
-            "BRIDGE_TOPIC_PREFIX": self.prefix,
-            "BRIDGE_LISTEN": f"127.0.0.1:{self.port}",
-            "BRIDGE_ADMIN_LISTEN": f"127.0.0.1:{self.admin_port}",
-            **env,
-        }
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.admin_url = f"http://127.0.0.1:{self.admin_port}"
-        self.process: subprocess.Popen[bytes] | None = None
-        # A file, not a pipe: a pipe nobody reads fills up and blocks the bridge's logging.
-        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the object)
-
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "bridge", *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=check,
-        )
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bridge", "serve"], env=self.env, stderr=self.log
-        )
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        import urllib.request
-
-        deadline = time.monotonic() + timeout
-        last = ""
-        while time.monotonic() < deadline:
-            assert self.process is not None and self.process.poll() is None, "the bridge exited"
-            try:
-                with urllib.request.urlopen(self.admin_url + "/readyz", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except Exception as exc:  # not listening yet, or 503 not ready
-                last = str(exc)
-            time.sleep(0.3)
-        raise AssertionError(f"the bridge did not become ready in {timeout}s: {last}")
-
-    def stop(self) -> tuple[int, str]:
-        assert self.process is not None
-        self.process.terminate()
-        self.process.wait(timeout=60)
-        self.log.seek(0)
-        return self.process.returncode, self.log.read().decode()
 
 
 @pytest.fixture(scope="module")
@@ -105,27 +36,6 @@ def bridge(kafka_bootstrap: str) -> Iterator[RunningBridge]:
     assert code == 0, stderr[-2000:]
     assert SAMPLE_SECRET not in stderr, "the secret key reached a log line"
     assert "ana.lima@example.net" not in stderr, "an email address reached a log line unmasked"
-
-
-async def read_records(bootstrap: str, topics: list[str], count: int, timeout: float = 30) -> list:
-    consumer = AIOKafkaConsumer(
-        *topics,
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        group_id=None,
-    )
-    await consumer.start()
-    records = []
-    try:
-        deadline = time.monotonic() + timeout
-        while len(records) < count and time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=500)
-            for messages in batch.values():
-                records.extend(messages)
-    finally:
-        await consumer.stop()
-    return records
 
 
 def expected_value(name: str) -> dict:
