@@ -15,7 +15,9 @@ import aiohttp
 import pytest
 
 from tests.helpers import SAMPLE_KINDS, SAMPLE_SECRET, sample
-from tests.integration.bridge_process import RunningBridge, read_records
+
+# free_port is re-exported: tests written before bridge_process.py existed import it from here.
+from tests.integration.bridge_process import RunningBridge, free_port, read_records  # noqa: F401
 
 pytestmark = pytest.mark.integration
 KINDS = ("queued", "deferred", "delivered", "failed", "complaint", "click", "open", "unsubscribe", "unknown")

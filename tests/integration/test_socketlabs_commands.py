@@ -24,7 +24,7 @@ import pytest
 from bridge.__main__ import main
 from bridge.roundtrip import TYPE_KINDS
 from tests.helpers import SAMPLE_SECRET
-from tests.integration.test_end_to_end import RunningBridge, free_port, read_records
+from tests.integration.bridge_process import RunningBridge, free_port, read_records
 from tests.socketlabs_standin import API_KEY, DOCUMENTED_ANSWER, Standin, StandinWebhook, standin_in_thread
 
 pytestmark = pytest.mark.integration
