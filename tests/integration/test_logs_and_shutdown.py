@@ -39,6 +39,8 @@ async def post_samples_and_refusals(url: str, extra: int = 0) -> None:
         # A mistyped webhook name can carry anything, an address included, into the log.
         async with session.post(f"{url}/webhook/{EMAIL}", json={"Type": "Open"}) as r:
             assert r.status == 404
+        async with session.get(url + "/webhook") as r:  # refused by aiohttp's router, logged too
+            assert r.status == 405
 
 
 async def run_and_stop(kafka_bootstrap: str, extra: int = 0, **env: str) -> str:
@@ -73,6 +75,7 @@ async def test_json_logs_say_what_matters_and_nothing_per_request(kafka_bootstra
     assert [(e["level"], e["status"], e["error"]) for e in refused] == [
         ("WARNING", 401, "unauthorized"),
         ("WARNING", 404, "unknown_webhook"),
+        ("WARNING", 405, "method_not_allowed"),
     ]
     assert refused[0]["reason"]  # the sentence the poster got
     assert refused[1]["path"] == "/webhook/a***@example.net"
