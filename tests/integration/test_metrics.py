@@ -10,6 +10,7 @@ import asyncio
 import glob
 import json
 import os
+import signal
 import subprocess
 import tempfile
 import time
@@ -188,3 +189,21 @@ def test_a_real_prometheus_scrapes_the_bridge(workers: Workers, posted: int, tmp
 def test_metrics_are_never_on_the_public_listener(workers: Workers) -> None:
     status, _ = get(workers.url + "/metrics")
     assert status in (404, 405)
+
+
+def test_a_dead_workers_counts_stay_and_its_live_gauges_go(workers: Workers, posted: int) -> None:
+    """Last in this module: it kills a worker. Its counts must stay in the totals (counters never
+    go backwards), while its in-flight and readiness gauges must stop counting."""
+    victim = workers.pids[1]
+    os.kill(victim, signal.SIGKILL)
+    wait_for(
+        lambda: not glob.glob(os.path.join(workers.metrics_dir, f"gauge_live*_{victim}.db")),
+        10,
+        "the parent dropping the dead worker's live gauges",
+    )
+    assert os.path.exists(os.path.join(workers.metrics_dir, f"counter_{victim}.db"))
+    _, text = get(workers.admin_url + "/metrics")
+    assert metric(text, "bridge_events_produced_total") == posted
+    assert metric(text, "bridge_kafka_ready") == 1
+    died = [e for e in json_lines(log_lines(workers.log)) if e["message"] == "a worker exited on its own"]
+    assert [(e["level"], e["pid"], e["exit_code"]) for e in died] == [("ERROR", victim, -9)]
