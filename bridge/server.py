@@ -100,6 +100,7 @@ def run_workers(argv: list[str], workers: int) -> int:
     metrics_dir, owned = prepare_multiprocess_dir()
     env = dict(os.environ, BRIDGE_WORKER="1", **{MULTIPROC_DIR: metrics_dir})
     command = [sys.executable, "-m", "bridge", *argv, "--workers", "1"]
+    children: list[subprocess.Popen[bytes]] = []
     stopping = False
 
     def forward(signum: int, _frame: object) -> None:
@@ -111,7 +112,8 @@ def run_workers(argv: list[str], workers: int) -> int:
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    children = [subprocess.Popen(command, env=env) for _ in range(workers)]
+    while len(children) < workers and not stopping:  # a signal now stops the ones started
+        children.append(subprocess.Popen(command, env=env))
     log.info("workers started", extra={"workers": [c.pid for c in children], "metrics_dir": metrics_dir})
     codes: dict[int, int] = {}
     try:
