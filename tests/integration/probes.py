@@ -14,6 +14,9 @@ from typing import TypeVar
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bridge.kafka import create_topics
+from bridge.settings import load_settings
+
 T = TypeVar("T")
 
 
@@ -75,3 +78,9 @@ def log_lines(log_file: object) -> list[str]:
 
 def json_lines(lines: list[str]) -> list[dict]:
     return [json.loads(line) for line in lines]
+
+
+async def create_bridge_topics(env: dict[str, str]) -> list[str]:
+    """What `topics create` does for a bridge with this environment, without a process start
+    (a Python start with aiokafka costs seconds on a loaded machine; the CLI has its own tests)."""
+    return await create_topics(load_settings(environ=env), partitions=1, replication_factor=1)

@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from tests.helpers import SAMPLE_KINDS, SAMPLE_SECRET, sample
+from tests.integration.probes import create_bridge_topics
 from tests.integration.test_end_to_end import RunningBridge, read_records
 
 pytestmark = pytest.mark.integration
@@ -45,7 +46,7 @@ async def post_samples_and_refusals(url: str, extra: int = 0) -> None:
 
 async def run_and_stop(kafka_bootstrap: str, extra: int = 0, **env: str) -> str:
     bridge = RunningBridge(kafka_bootstrap, **env)
-    bridge.run("topics", "create")
+    await create_bridge_topics(bridge.env)
     bridge.start()
     try:
         bridge.wait_ready()
@@ -100,7 +101,7 @@ async def test_text_logs_at_debug_have_a_line_per_event(kafka_bootstrap) -> None
 
 async def test_sigterm_under_load_answers_200_only_for_records_in_kafka(kafka_bootstrap) -> None:
     bridge = RunningBridge(kafka_bootstrap, BRIDGE_SHUTDOWN_DELAY="1.5", BRIDGE_DRAIN_TIMEOUT="10")
-    bridge.run("topics", "create")
+    await create_bridge_topics(bridge.env)
     bridge.start()
     assert bridge.process is not None
     try:

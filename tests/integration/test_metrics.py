@@ -23,7 +23,15 @@ import pytest
 from prometheus_client.mmap_dict import MmapedDict
 
 from tests.helpers import SAMPLE_KINDS, SAMPLE_SECRET, sample
-from tests.integration.probes import get, json_lines, log_lines, metric, required_tool, wait_for
+from tests.integration.probes import (
+    create_bridge_topics,
+    get,
+    json_lines,
+    log_lines,
+    metric,
+    required_tool,
+    wait_for,
+)
 from tests.integration.test_end_to_end import RunningBridge, free_port
 
 pytestmark = pytest.mark.integration
@@ -49,7 +57,7 @@ def per_worker(metrics_dir: str, pid: int, prefix: str, name: str) -> float:
 @pytest.fixture(scope="module")
 def workers(kafka_bootstrap: str) -> Iterator[Workers]:
     running = Workers(kafka_bootstrap)
-    running.run("topics", "create")
+    asyncio.run(create_bridge_topics(running.env))
     running.start("--workers", "2")
     started = wait_for(
         lambda: [e for e in json_lines(log_lines(running.log)) if e["message"] == "workers started"],

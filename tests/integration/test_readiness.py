@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from tests.integration.probes import wait_for
+from tests.integration.probes import create_bridge_topics, wait_for
 from tests.integration.test_end_to_end import RunningBridge, readiness
 
 pytestmark = pytest.mark.integration
@@ -29,7 +29,7 @@ def started() -> Iterator[list[RunningBridge]]:
 
 async def test_a_deleted_topic_makes_it_not_ready_until_created_again(kafka_bootstrap, started) -> None:
     bridge = RunningBridge(kafka_bootstrap)
-    bridge.run("topics", "create")
+    await create_bridge_topics(bridge.env)
     bridge.start()
     started.append(bridge)
     bridge.wait_ready()
@@ -50,5 +50,5 @@ async def test_a_deleted_topic_makes_it_not_ready_until_created_again(kafka_boot
     assert json.loads(body) == {"error": "not_ready", "message": f"Not ready: topics missing: {topic}."}
     assert ready == 0
 
-    bridge.run("topics", "create")
+    await create_bridge_topics(bridge.env)
     wait_for(lambda: readiness(bridge) == (200, '{"status": "ready"}', 1), WITHIN, "ready again")
