@@ -81,6 +81,10 @@ async def serve(settings: Settings, *, reuse_port: bool = False) -> None:
 
 
 def run(settings: Settings, *, reuse_port: bool = False) -> None:
+    if not reuse_port and os.environ.get(MULTIPROC_DIR):
+        # One process, yet multiprocess mode chosen (e.g. a volume that outlives a container
+        # restart): nobody else will clear the last run's values, so this process does.
+        prepare_multiprocess_dir()
     try:
         import uvloop
 
