@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from bridge.app import error_response
+from bridge.metrics import exposition_registry
 from bridge.state import BRIDGE, Bridge
+
+EXPOSED = web.AppKey("exposed", CollectorRegistry)
 
 
 def create_admin_app(bridge: Bridge) -> web.Application:
     app = web.Application()
     app[BRIDGE] = bridge
+    app[EXPOSED] = exposition_registry(bridge.registry)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
@@ -32,5 +36,5 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    body = generate_latest(request.app[BRIDGE].registry)
+    body = generate_latest(request.app[EXPOSED])
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

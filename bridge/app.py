@@ -83,12 +83,9 @@ async def answer_middleware(request: web.Request, handler: Handler) -> web.Strea
         except BridgeError as exc:
             response = _refuse(request, bridge, exc)
         except web.HTTPException as exc:
-            response = error_response(
-                exc.status,
-                _HTTP_CODES.get(exc.status, "http_error"),
-                _sentence(exc, request.method),
-                exc.headers,
-            )
+            code, sentence = _HTTP_CODES.get(exc.status, "http_error"), _sentence(exc, request.method)
+            _log_refusal(request, exc.status, code, sentence)
+            response = error_response(exc.status, code, sentence, exc.headers)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -109,17 +106,21 @@ def _refuse(request: web.Request, bridge: Bridge, exc: BridgeError) -> web.Respo
         bridge.metrics.auth_failures.labels("source_ip").inc()
     elif isinstance(exc, Unavailable):
         bridge.metrics.produce_errors.labels(exc.reason).inc()
+    _log_refusal(request, exc.status, exc.code, exc.message)
+    return error_response(exc.status, exc.code, exc.message, exc.headers())
+
+
+def _log_refusal(request: web.Request, status: int, code: str, reason: str) -> None:
     log.warning(
         "request refused",
         extra={
-            "status": exc.status,
-            "error": exc.code,
-            "reason": exc.message,
+            "status": status,
+            "error": code,
+            "reason": reason,
             "path": request.path,
             "remote": request.remote,
         },
     )
-    return error_response(exc.status, exc.code, exc.message, exc.headers())
 
 
 def _sentence(exc: web.HTTPException, method: str) -> str:

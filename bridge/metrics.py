@@ -1,13 +1,21 @@
 """The Prometheus metrics of the contract, in one bundle built on an injected registry.
 
 Label values known in advance are created up front, so every rate exists from the first scrape.
+With `serve --workers N`, prometheus-client's multiprocess mode keeps the numbers right: every
+worker writes its values to files in `PROMETHEUS_MULTIPROC_DIR` (prometheus-client reads that
+variable at import, so the parent sets it before starting the workers), and `/metrics` on any
+worker serves the sum over all of them.
 """
 
 from __future__ import annotations
 
+import glob
+import os
+import tempfile
 from collections.abc import Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 from bridge import __version__
 from bridge.socketlabs import EVENT_KINDS
@@ -18,6 +26,11 @@ STATUS_CODES = ("200", "400", "401", "403", "404", "405", "413", "500", "503")
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # Event delay: SocketLabs may retry for days, so the buckets reach well past an hour.
 DELAY_BUCKETS = (0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600, 4 * 24 * 3600)
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+# The `*_created` series say when a process started counting: noise on a dashboard, and absent in
+# multiprocess mode anyway, so one worker and N workers expose the same series.
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
 class Metrics:
@@ -82,7 +95,9 @@ class Metrics:
             "bridge_kafka_ready",
             "1 when Kafka is reachable and every event topic exists.",
             registry=registry,
-            multiprocess_mode="min",
+            # The least ready of the live workers: 1 only when every worker can produce. "live":
+            # a worker that died (marked by the parent) no longer pins it at its last value.
+            multiprocess_mode="livemin",
         )
         self.build_info = Gauge(
             "bridge_build_info",
@@ -103,3 +118,35 @@ class Metrics:
                 self.events_received.labels(webhook, kind.value)
         for topic in topics:
             self.events_produced.labels(topic)
+
+
+def exposition_registry(registry: CollectorRegistry) -> CollectorRegistry:
+    """What `/metrics` serves: this process's registry, or in multiprocess mode every worker's sum."""
+    path = os.environ.get(MULTIPROC_DIR)
+    if not path:
+        return registry
+    merged = CollectorRegistry()
+    MultiProcessCollector(merged, path)  # type: ignore[no-untyped-call]
+    return merged
+
+
+def prepare_multiprocess_dir() -> tuple[str, bool]:
+    """The workers' metrics directory, emptied of an earlier run's files; True if created here.
+
+    An operator may choose it (`PROMETHEUS_MULTIPROC_DIR`, e.g. an emptyDir volume); else it is a
+    fresh temporary directory that the parent removes when the workers have stopped.
+    """
+    path = os.environ.get(MULTIPROC_DIR)
+    if not path:
+        return tempfile.mkdtemp(prefix="bridge-metrics-"), True
+    os.makedirs(path, exist_ok=True)
+    # Values left by a previous run would be added to this run's: prometheus-client's rule is
+    # that the directory is wiped between runs. Only its own files go.
+    for stale in glob.glob(os.path.join(path, "*.db")):
+        os.remove(stale)
+    return path, False
+
+
+def mark_worker_dead(pid: int, path: str) -> None:
+    """Drop a stopped worker's live gauges (in-flight, readiness); its counters keep counting."""
+    mark_process_dead(pid, path)  # type: ignore[no-untyped-call]

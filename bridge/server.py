@@ -1,24 +1,30 @@
 """Running the bridge: both listeners, signals, graceful shutdown, and N worker processes.
 
-Shutdown order on SIGTERM: readiness turns 503, the listeners stop accepting, requests in flight
-get `drain_timeout` seconds to finish, then the producer flushes and stops (cleanup_ctx).
+Shutdown order on SIGTERM: readiness turns 503, the bridge keeps serving for `shutdown_delay`
+seconds (time for a load balancer to stop sending, e.g. Kubernetes removing the pod from its
+endpoints), the listeners stop accepting, requests in flight get `drain_timeout` seconds to
+finish, then the producer flushes and stops (cleanup_ctx).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import shutil
 import signal
 import ssl
 import subprocess
 import sys
+import time
 
 from aiohttp import web
 
 from bridge import __version__
 from bridge.admin import create_admin_app
 from bridge.app import create_app
+from bridge.metrics import MULTIPROC_DIR, mark_worker_dead, prepare_multiprocess_dir
 from bridge.settings import Settings
 from bridge.state import BRIDGE
 
@@ -60,14 +66,25 @@ async def serve(settings: Settings, *, reuse_port: bool = False) -> None:
         loop.add_signal_handler(signum, stop.set)
     await stop.wait()
 
-    log.info("shutting down: draining requests in flight", extra={"drain_timeout": settings.drain_timeout})
     bridge.draining = True
+    log.info(
+        "shutting down: readiness 503, then draining requests in flight",
+        extra={"shutdown_delay": settings.shutdown_delay, "drain_timeout": settings.drain_timeout},
+    )
+    if settings.shutdown_delay > 0:
+        stop.clear()  # a second signal cuts the delay short
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), settings.shutdown_delay)
     await public.cleanup()  # stop accepting, drain, then flush and stop the producer
     await admin.cleanup()
     log.info("stopped")
 
 
 def run(settings: Settings, *, reuse_port: bool = False) -> None:
+    if not reuse_port and os.environ.get(MULTIPROC_DIR):
+        # One process, yet multiprocess mode chosen (e.g. a volume that outlives a container
+        # restart): nobody else will clear the last run's values, so this process does.
+        prepare_multiprocess_dir()
     try:
         import uvloop
 
@@ -79,10 +96,15 @@ def run(settings: Settings, *, reuse_port: bool = False) -> None:
 
 
 def run_workers(argv: list[str], workers: int) -> int:
-    """Run `workers` processes of `serve` sharing the ports (SO_REUSEPORT); forward signals."""
-    env = dict(os.environ, BRIDGE_WORKER="1")
+    """Run `workers` processes of `serve` sharing the ports (SO_REUSEPORT); forward signals.
+
+    The workers share a metrics directory (prometheus-client multiprocess mode), so `/metrics`
+    on whichever worker a scrape reaches counts every worker's events.
+    """
+    metrics_dir, owned = prepare_multiprocess_dir()
+    env = dict(os.environ, BRIDGE_WORKER="1", **{MULTIPROC_DIR: metrics_dir})
     command = [sys.executable, "-m", "bridge", *argv, "--workers", "1"]
-    children = [subprocess.Popen(command, env=env) for _ in range(workers)]
+    children: list[subprocess.Popen[bytes]] = []
     stopping = False
 
     def forward(signum: int, _frame: object) -> None:
@@ -94,7 +116,24 @@ def run_workers(argv: list[str], workers: int) -> int:
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    codes = [child.wait() for child in children]
+    while len(children) < workers and not stopping:  # a signal now stops the ones started
+        children.append(subprocess.Popen(command, env=env))
+    log.info("workers started", extra={"workers": [c.pid for c in children], "metrics_dir": metrics_dir})
+    codes: dict[int, int] = {}
+    try:
+        while len(codes) < len(children):
+            for child in children:
+                code = child.poll()
+                if code is None or child.pid in codes:
+                    continue
+                codes[child.pid] = code
+                mark_worker_dead(child.pid, metrics_dir)
+                if not stopping:
+                    log.error("a worker exited on its own", extra={"pid": child.pid, "exit_code": code})
+            time.sleep(0.2)  # polling: a worker's exit need not be noticed to the millisecond
+    finally:
+        if owned:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     if not stopping:
-        log.error("a worker exited on its own", extra={"exit_codes": codes})
-    return max(codes, default=0) if not stopping else max((c for c in codes if c > 0), default=0)
+        return max(codes.values(), default=0)
+    return max((c for c in codes.values() if c > 0), default=0)

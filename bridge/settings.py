@@ -81,6 +81,7 @@ class Settings:
     max_body_bytes: int = 262144
     max_inflight: int = 1000
     drain_timeout: float = 20.0
+    shutdown_delay: float = 0.0
     tls_cert_file: str | None = None
     tls_key_file: str | None = None
     kafka_security_protocol: str = "PLAINTEXT"
@@ -189,6 +190,16 @@ def _positive(kind: type) -> Callable[[Any], Any]:
     return parse
 
 
+def _non_negative_float(raw: Any) -> float:
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"must be a number of seconds, not {raw!r}") from None
+    if isinstance(raw, bool) or not 0 <= value < math.inf:
+        raise ValueError(f"must be zero or more seconds, not {raw!r}")
+    return value
+
+
 def _non_negative_int(raw: Any) -> int:
     try:
         value = int(raw)
@@ -292,6 +303,12 @@ OPTIONS: tuple[Option, ...] = (
         "requests handled at once; beyond it the answer is an immediate 503",
     ),
     Option("drain_timeout", _positive(float), 20.0, "seconds in-flight requests get to finish on shutdown"),
+    Option(
+        "shutdown_delay",
+        _non_negative_float,
+        0.0,
+        "seconds to keep serving, readiness 503, after SIGTERM before closing the listener",
+    ),
     Option("tls_cert_file", _existing_file, None, "certificate (PEM) to serve HTTPS on the public listener"),
     Option("tls_key_file", _existing_file, None, "private key (PEM) of that certificate"),
     Option(

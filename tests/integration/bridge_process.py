@@ -55,9 +55,9 @@ class RunningBridge:
             check=check,
         )
 
-    def start(self) -> None:
+    def start(self, *args: str) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bridge", "serve"], env=self.env, stderr=self.log
+            [sys.executable, "-m", "bridge", "serve", *args], env=self.env, stderr=self.log
         )
 
     def wait_ready(self, timeout: float = 60) -> None:

@@ -18,9 +18,17 @@ from tests.helpers import SAMPLE_KINDS, SAMPLE_SECRET, sample
 
 # free_port is re-exported: tests written before bridge_process.py existed import it from here.
 from tests.integration.bridge_process import RunningBridge, free_port, read_records  # noqa: F401
+from tests.integration.probes import get, metric, wait_for
 
 pytestmark = pytest.mark.integration
 KINDS = ("queued", "deferred", "delivered", "failed", "complaint", "click", "open", "unsubscribe", "unknown")
+
+
+def readiness(bridge: RunningBridge) -> tuple[int, str, float]:
+    """/readyz's status and body, and the bridge_kafka_ready gauge."""
+    status, body = get(bridge.admin_url + "/readyz")
+    _, text = get(bridge.admin_url + "/metrics")
+    return status, body, metric(text, "bridge_kafka_ready")
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +149,10 @@ async def test_admin_listener_serves_health_and_metrics(bridge):
 
 
 async def test_broker_down_gives_503_with_retry_after_then_recovers(local_kafka):
-    """Against a broker this test may kill: 503s while it is down, 200s again once it is back."""
+    """Against a broker this test may kill: 503s while it is down, 200s again once it is back.
+
+    Readiness follows both ways (one broker kill serves both checks: a restart costs seconds).
+    """
     running = RunningBridge(local_kafka.bootstrap_servers, BRIDGE_PRODUCE_TIMEOUT="2")
     running.run("topics", "create")
     running.start()
@@ -152,6 +163,13 @@ async def test_broker_down_gives_503_with_retry_after_then_recovers(local_kafka)
             async with session.post(running.url + "/webhook", json=event) as response:
                 assert response.status == 200
             local_kafka.kill()
+            began = time.monotonic()
+            _, body, ready = wait_for(
+                lambda: (r := readiness(running))[0] == 503 and r, 15, "/readyz 503 once the broker is gone"
+            )
+            print(f"/readyz 503 {time.monotonic() - began:.1f} s after the broker was killed")
+            assert json.loads(body)["message"].startswith("Not ready: Kafka unreachable")
+            assert ready == 0
             for _ in range(3):
                 started = time.monotonic()
                 async with session.post(running.url + "/webhook", json=event) as response:
@@ -167,6 +185,7 @@ async def test_broker_down_gives_503_with_retry_after_then_recovers(local_kafka)
                     status = response.status
                 await asyncio.sleep(0.5)
             assert status == 200, "the bridge did not recover after the broker came back"
+            wait_for(lambda: readiness(running)[::2] == (200, 1), 15, "/readyz 200 with the broker back")
     finally:
         code, stderr = running.stop()
     assert code == 0, stderr[-2000:]

@@ -112,6 +112,8 @@ def test_bootstrap_servers_list() -> None:
         ("BRIDGE_LOG_LEVEL", "debug", "log_level", "DEBUG"),
         ("BRIDGE_LOG_FORMAT", "TEXT", "log_format", "text"),
         ("BRIDGE_MASK_EMAILS", "false", "mask_emails", False),
+        ("BRIDGE_SHUTDOWN_DELAY", "5", "shutdown_delay", 5.0),
+        ("BRIDGE_SHUTDOWN_DELAY", "0", "shutdown_delay", 0.0),
     ],
 )
 def test_environment_values(variable: str, raw: str, attribute: str, value: Any) -> None:
@@ -672,3 +674,9 @@ def test_check_config_good_exits_0_and_masks_secrets(tmp_path: Path) -> None:
     for secret in ["cli-secret-5e", "cli-secret-6f", "cli-kafka-password", *ALL_SECRETS[2:7]]:
         assert secret not in result.stdout, secret
         assert secret not in result.stderr, secret
+
+
+@pytest.mark.parametrize("raw", ["-1", "soon", "inf", "nan"])
+def test_shutdown_delay_is_zero_or_more_seconds(raw: str) -> None:
+    [problem] = problems_of({**MINIMUM, "BRIDGE_SHUTDOWN_DELAY": raw})
+    assert problem.startswith("BRIDGE_SHUTDOWN_DELAY (shutdown_delay) must be")
