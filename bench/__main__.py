@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -25,13 +26,13 @@ from bench.harness import (
     Sampler,
     Server,
     Target,
-    create_topics,
     cpu_seconds,
+    create_topics,
     read_records,
     run_async,
     verify,
-    wrk,
     write_templates,
+    wrk,
 )
 from bridge.localkafka import LocalKafka
 
@@ -59,13 +60,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bootstrap", help="use this Kafka instead of starting a local one")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument(
+        "--reference",
+        type=Path,
+        metavar="DIR",
+        help="a checkout of another bridge version: adds scenario bridge-ref, run from that source",
+    )
+    parser.add_argument(
+        "--profile", type=Path, metavar="DIR", help="record py-spy profiles of the workers into DIR"
+    )
+    parser.add_argument(
         "--env", action="append", default=[], metavar="NAME=VALUE", help="extra bridge environment"
     )
     args = parser.parse_args(argv)
-    unknown = [s for s in args.scenarios if s not in SCENARIOS]
+    unknown = [s for s in args.scenarios if s not in SCENARIOS and s != "bridge-ref"]
     if unknown:
         parser.error(f"unknown scenario(s): {', '.join(unknown)}")
     extra_env = dict(item.split("=", 1) for item in args.env)
+    if args.reference:
+        SCENARIOS["bridge-ref"] = Target("bridge-ref", "bridge", env={"PYTHONPATH": str(args.reference)})
 
     print(conditions(args))
     kafka = None if args.bootstrap else LocalKafka().start()
@@ -96,7 +108,9 @@ def kafka_pid(kafka: LocalKafka | None) -> int | None:
     return process.pid if process is not None else None
 
 
-def scenario(target: Target, bootstrap: str, work: Path, args: argparse.Namespace, broker: int | None) -> dict[str, Any]:
+def scenario(
+    target: Target, bootstrap: str, work: Path, args: argparse.Namespace, broker: int | None
+) -> dict[str, Any]:
     prefix = f"bench{uuid.uuid4().hex[:8]}"
     run_async(create_topics(bootstrap, prefix, args.partitions))
     templates = work / f"templates-{target.body_bytes}.lua"
@@ -110,10 +124,13 @@ def scenario(target: Target, bootstrap: str, work: Path, args: argparse.Namespac
         wrk(server.url, templates, f"warm{prefix}", seconds=args.warmup, connections=args.connections,
             threads=args.threads)  # fmt: skip
         tag = f"run{prefix}"
+        profilers = profile(sampler.workers(), target.name, args) if args.profile else []
         cpu_before, broker_before, started = sampler.cpu(), cpu_seconds(broker or 0), time.monotonic()
         load = wrk(server.url, templates, tag, seconds=args.duration, connections=args.connections,
                    threads=args.threads)  # fmt: skip
         cpu = sampler.cpu() - cpu_before
+        for profiler in profilers:
+            profiler.wait(timeout=60)
         broker_cpu = cpu_seconds(broker or 0) - broker_before
         sampler.stop()
         samples = [s for s in sampler.samples if s[0] >= started]
@@ -142,6 +159,20 @@ def scenario(target: Target, bootstrap: str, work: Path, args: argparse.Namespac
         "verified_by": by,
         "verdict": {**asdict(verdict), "ok": verdict.ok},
     }
+
+
+def profile(pids: list[int], name: str, args: argparse.Namespace) -> list[subprocess.Popen[bytes]]:
+    """py-spy (pip install -e '.[bench]') sampling each worker for the measured load, as collapsed
+    stacks (`bench/profile_top.py` summarises them); sampling costs the worker a little CPU."""
+    args.profile.mkdir(parents=True, exist_ok=True)
+    seconds = str(int(args.duration))
+    processes = []
+    for pid in pids:
+        output = str(args.profile / f"{name}-{pid}.txt")
+        command = ["py-spy", "record", "--pid", str(pid), "--duration", seconds, "--rate", "200"]
+        command += ["--format", "raw", "--output", output, "--nonblocking"]
+        processes.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    return processes
 
 
 def conditions(args: argparse.Namespace) -> str:
@@ -194,11 +225,15 @@ def report(results: list[dict[str, Any]]) -> str:
         if base and one:
             tput = one["events_per_s"] / base["events_per_s"]
             p99 = one["latency_ms"]["p99"] / base["latency_ms"]["p99"]
-            lines.append(f"{label}bridge/baseline events/s {tput:.2f} (target >= 0.85: {_pass(tput >= 0.85)})")
+            lines.append(
+                f"{label}bridge/baseline events/s {tput:.2f} (target >= 0.85: {_pass(tput >= 0.85)})"
+            )
             lines.append(f"{label}bridge/baseline p99      {p99:.2f} (target <= 1.5:  {_pass(p99 <= 1.5)})")
         if one and two:
             scale = two["events_per_s"] / one["events_per_s"]
-            lines.append(f"{label}2 workers / 1 worker     {scale:.2f} (target >= 1.3:  {_pass(scale >= 1.3)})")
+            lines.append(
+                f"{label}2 workers / 1 worker     {scale:.2f} (target >= 1.3:  {_pass(scale >= 1.3)})"
+            )
         if one:
             for size in ("bridge-4k", "bridge-16k"):
                 if size in named:
@@ -207,7 +242,9 @@ def report(results: list[dict[str, Any]]) -> str:
     peak = max((r["peak_rss_mb"] for r in results if r["scenario"].startswith("bridge")), default=0.0)
     lines.append(f"peak RSS of any bridge worker {peak:.0f} MB (target < 120: {_pass(peak < 120)})")
     failed = [r["scenario"] for r in results if not r["verdict"]["ok"]]
-    lines.append("Kafka check: " + ("every 200 has exactly one record" if not failed else f"FAILED in {failed}"))
+    lines.append(
+        "Kafka check: " + ("every 200 has exactly one record" if not failed else f"FAILED in {failed}")
+    )
     return "\n".join(lines)
 
 

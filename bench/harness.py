@@ -173,7 +173,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}/webhook"
         env = {
             **os.environ,
-            "PYTHONPATH": str(HERE.parent),
+            "PYTHONPATH": str(HERE.parent),  # a target's env may point it at another checkout
             "BRIDGE_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "BRIDGE_SECRET_KEY": SECRET,
             "BRIDGE_TOPIC_PREFIX": prefix,
@@ -237,7 +237,9 @@ class Load:
 def wrk(url: str, templates: Path, tag: str, *, seconds: float, connections: int, threads: int) -> Load:
     binary = shutil.which("wrk")
     if binary is None:
-        raise RuntimeError("wrk is not installed (Debian package `wrk`; CI installs it from .ci/apt-packages)")
+        raise RuntimeError(
+            "wrk is not installed (Debian package `wrk`; CI installs it from .ci/apt-packages)"
+        )
     with tempfile.TemporaryDirectory(prefix="bench-wrk-") as out:
         summary_path = Path(out) / "summary.json"
         env = {**os.environ, "BENCH_RUN_TAG": tag, "BENCH_SUMMARY": str(summary_path)}

@@ -1,11 +1,14 @@
 """The Prometheus metrics of the contract, in one bundle built on an injected registry.
 
 Label values known in advance are created up front, so every rate exists from the first scrape.
+The per-request counters are reached through cached children: `labels()` costs a lock and a
+dictionary lookup on tuples of strings, on every request otherwise.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -103,3 +106,24 @@ class Metrics:
                 self.events_received.labels(webhook, kind.value)
         for topic in topics:
             self.events_produced.labels(topic)
+        self._answers: dict[int, Any] = {}
+        self._received: dict[tuple[str, str], Any] = {}
+        self._produced: dict[str, Any] = {}
+
+    def answered(self, status: int) -> None:
+        child = self._answers.get(status)
+        if child is None:
+            child = self._answers[status] = self.http_requests.labels(str(status))
+        child.inc()
+
+    def received(self, webhook: str, kind: str) -> None:
+        child = self._received.get((webhook, kind))
+        if child is None:
+            child = self._received[webhook, kind] = self.events_received.labels(webhook, kind)
+        child.inc()
+
+    def produced(self, topic: str) -> None:
+        child = self._produced.get(topic)
+        if child is None:
+            child = self._produced[topic] = self.events_produced.labels(topic)
+        child.inc()
