@@ -298,11 +298,18 @@ async def read_records(bootstrap: str, prefix: str) -> list[tuple[bytes | None, 
         await consumer.seek_to_beginning(*partitions)
         records: list[tuple[bytes | None, dict[str, bytes]]] = []
         remaining = {tp for tp in partitions if end[tp] > 0}
+        deadline = time.monotonic() + 120
         while remaining:
+            if time.monotonic() > deadline:
+                stalled = {
+                    f"{tp.topic}-{tp.partition}": (await consumer.position(tp), end[tp]) for tp in remaining
+                }
+                raise RuntimeError(f"reading the topics back stalled at (position, end): {stalled}")
             batch = await consumer.getmany(*remaining, timeout_ms=1000)
-            for tp, messages in batch.items():
+            for messages in batch.values():
                 for message in messages:
                     records.append((message.key, dict(message.headers)))
+            for tp in list(remaining):
                 if await consumer.position(tp) >= end[tp]:
                     remaining.discard(tp)
         return records
