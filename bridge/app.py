@@ -94,7 +94,7 @@ async def answer_middleware(request: web.Request, handler: Handler) -> web.Strea
         finally:
             bridge.inflight -= 1
             metrics.inflight.dec()
-    metrics.http_requests.labels(str(response.status)).inc()
+    metrics.answered(response.status)
     metrics.request_duration.observe(time.perf_counter() - started)
     return response
 

@@ -37,7 +37,7 @@ async def receive_webhook(request: web.Request) -> web.Response:
     if kind is Kind.VALIDATION:
         return _validation_reply(event, webhook)
 
-    bridge.metrics.events_received.labels(webhook.name, kind.value).inc()
+    bridge.metrics.received(webhook.name, kind.value)
     occurred_at = event.occurred_at()
     if occurred_at is not None:
         bridge.metrics.event_delay.observe(max((received_at - occurred_at).total_seconds(), 0.0))
@@ -47,7 +47,7 @@ async def receive_webhook(request: web.Request) -> web.Response:
     started = time.perf_counter()
     delivery = await bridge.publisher.publish(record)
     bridge.metrics.produce_latency.observe(time.perf_counter() - started)
-    bridge.metrics.events_produced.labels(delivery.topic).inc()
+    bridge.metrics.produced(delivery.topic)
     if log.isEnabledFor(logging.DEBUG):
         log.debug(
             "event produced",

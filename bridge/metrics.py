@@ -5,6 +5,8 @@ With `serve --workers N`, prometheus-client's multiprocess mode keeps the number
 worker writes its values to files in `PROMETHEUS_MULTIPROC_DIR` (prometheus-client reads that
 variable at import, so the parent sets it before starting the workers), and `/metrics` on any
 worker serves the sum over all of them.
+The per-request counters are reached through cached children: `labels()` costs a lock and a
+dictionary lookup on tuples of strings, on every request otherwise.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import glob
 import os
 import tempfile
 from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
@@ -118,6 +121,27 @@ class Metrics:
                 self.events_received.labels(webhook, kind.value)
         for topic in topics:
             self.events_produced.labels(topic)
+        self._answers: dict[int, Any] = {}
+        self._received: dict[tuple[str, str], Any] = {}
+        self._produced: dict[str, Any] = {}
+
+    def answered(self, status: int) -> None:
+        child = self._answers.get(status)
+        if child is None:
+            child = self._answers[status] = self.http_requests.labels(str(status))
+        child.inc()
+
+    def received(self, webhook: str, kind: str) -> None:
+        child = self._received.get((webhook, kind))
+        if child is None:
+            child = self._received[webhook, kind] = self.events_received.labels(webhook, kind)
+        child.inc()
+
+    def produced(self, topic: str) -> None:
+        child = self._produced.get(topic)
+        if child is None:
+            child = self._produced[topic] = self.events_produced.labels(topic)
+        child.inc()
 
 
 def exposition_registry(registry: CollectorRegistry) -> CollectorRegistry:

@@ -73,11 +73,33 @@ def canonical_json(fields: dict[str, Any]) -> bytes:
     """Keys sorted at every level, no spaces, UTF-8 (non-ASCII characters are not escaped).
 
     Always the standard library's form, so the id does not depend on which encoder wrote it
-    (orjson writes 1e-7 where json writes 1e-07) and a consumer can recompute it with
+    and a consumer can recompute it with
     `json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`.
+    orjson writes that same form about ten times faster, except for floats (1e-05 is `0.00001`,
+    1e-07 is `1e-7` there) and integers beyond 64 bits (refused): events holding either are
+    written by the standard library. tests/unit/test_records.py checks the two agree.
     """
+    if not _has_float(fields):
+        try:
+            return orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
+        except TypeError:  # an integer beyond 64 bits
+            pass
+    return _stdlib_canonical(fields)
+
+
+def _has_float(container: Any) -> bool:
+    # SocketLabs events are flat but for Data (Meta key/value pairs, Tags): a short walk.
+    for value in container.values() if type(container) is dict else container:
+        kind = type(value)
+        if kind is float or ((kind is dict or kind is list) and _has_float(value)):
+            return True
+    return False
+
+
+def _stdlib_canonical(fields: dict[str, Any]) -> bytes:
     return json.dumps(fields, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
 
 
 def rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is about twice as fast as strftime; a UTC time ends in "+00:00".
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"

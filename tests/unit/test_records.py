@@ -257,6 +257,29 @@ def test_canonical_json_is_sorted_compact_utf8() -> None:
     assert canonical_json(value) == '{"A":1e-07,"a":{"y":"é","z":[1.5,null,true]},"b":1}'.encode()
 
 
+_JSON_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+_JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.sampled_from([1e-5, 1e-7, 2.5e-9, 1e-10, 1e16, 1e15, 0.0001, -0.0, 123456789.123])
+    | _JSON_TEXT
+    | st.sampled_from(["3e-4", "1e-7x", "value-001", "e-", "9e-"])
+)
+_JSON_VALUES = st.recursive(
+    _JSON_SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_JSON_TEXT, inner, max_size=4)
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.dictionaries(_JSON_TEXT, _JSON_VALUES, max_size=6))
+def test_canonical_json_fast_path_equals_the_standard_library(value: dict[str, Any]) -> None:
+    # canonical_json writes with orjson unless the output could differ; the id must not change.
+    stdlib = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    assert canonical_json(value) == stdlib
+
+
 @pytest.mark.parametrize(
     ("moment", "header", "ms"),
     [

@@ -1,0 +1,256 @@
+"""One-command benchmark: `python -m bench` (see bench/README.md and docs/performance.md).
+
+Starts a local Apache Kafka, then for each scenario: creates its topics, starts the server under
+test, warms it up, drives it with wrk for a fixed time at a fixed concurrency, samples CPU and
+memory from /proc, stops it, and reads its topics back to check that every event answered 200
+is there exactly once. Prints one table, the ratios against the baseline, and the targets.
+Exit status 1 when any 200 is missing from Kafka (or duplicated), 0 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from bench.harness import (
+    Sampler,
+    Server,
+    Target,
+    cpu_seconds,
+    create_topics,
+    read_records,
+    run_async,
+    verify,
+    write_templates,
+    wrk,
+)
+from bridge.localkafka import LocalKafka
+
+SCENARIOS = {
+    "baseline": Target("baseline", "baseline"),
+    "bridge": Target("bridge", "bridge"),
+    "bridge-w2": Target("bridge-w2", "bridge", workers=2),
+    "bridge-4k": Target("bridge-4k", "bridge", body_bytes=4096),
+    "bridge-16k": Target("bridge-16k", "bridge", body_bytes=16384),
+    "baseline-4k": Target("baseline-4k", "baseline", body_bytes=4096),
+    "baseline-16k": Target("baseline-16k", "baseline", body_bytes=16384),
+}
+DEFAULT = ["baseline", "bridge", "bridge-w2", "bridge-4k", "bridge-16k"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("scenarios", nargs="*", default=DEFAULT, help=f"of {', '.join(SCENARIOS)}")
+    parser.add_argument("--duration", type=float, default=20, help="seconds of load per scenario")
+    parser.add_argument("--warmup", type=float, default=3, help="seconds of load before measuring")
+    parser.add_argument("--connections", type=int, default=64, help="concurrent connections")
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument("--partitions", type=int, default=3, help="partitions per topic")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat the scenario list (interleaved)")
+    parser.add_argument("--bootstrap", help="use this Kafka instead of starting a local one")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--reference",
+        type=Path,
+        metavar="DIR",
+        help="a checkout of another bridge version: adds scenario bridge-ref, run from that source",
+    )
+    parser.add_argument(
+        "--profile", type=Path, metavar="DIR", help="record py-spy profiles of the workers into DIR"
+    )
+    parser.add_argument(
+        "--env", action="append", default=[], metavar="NAME=VALUE", help="extra bridge environment"
+    )
+    args = parser.parse_args(argv)
+    unknown = [s for s in args.scenarios if s not in SCENARIOS and s != "bridge-ref"]
+    if unknown:
+        parser.error(f"unknown scenario(s): {', '.join(unknown)}")
+    extra_env = dict(item.split("=", 1) for item in args.env)
+    if args.reference:
+        SCENARIOS["bridge-ref"] = Target("bridge-ref", "bridge", env={"PYTHONPATH": str(args.reference)})
+
+    print(conditions(args))
+    kafka = None if args.bootstrap else LocalKafka().start()
+    bootstrap = args.bootstrap or kafka.bootstrap_servers  # type: ignore[union-attr]
+    results: list[dict[str, Any]] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-") as work:
+            for round_ in range(args.rounds):
+                for name in args.scenarios:
+                    target = SCENARIOS[name]
+                    target.env.update(extra_env)
+                    result = scenario(target, bootstrap, Path(work), args, kafka_pid(kafka))
+                    result["round"] = round_ + 1
+                    results.append(result)
+                    print(row(result), flush=True)
+    finally:
+        if kafka is not None:
+            kafka.stop()
+    print()
+    print(report(results))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0 if all(r["verdict"]["ok"] for r in results) else 1
+
+
+def kafka_pid(kafka: LocalKafka | None) -> int | None:
+    process = getattr(kafka, "_proc", None)
+    return process.pid if process is not None else None
+
+
+def scenario(
+    target: Target, bootstrap: str, work: Path, args: argparse.Namespace, broker: int | None
+) -> dict[str, Any]:
+    prefix = f"bench{uuid.uuid4().hex[:8]}"
+    run_async(create_topics(bootstrap, prefix, args.partitions))
+    templates = work / f"templates-{target.body_bytes}.lua"
+    body = write_templates(templates, target.body_bytes)
+    server = Server(target, bootstrap, prefix, work)
+    try:
+        server.wait_ready()
+        sampler = Sampler(server.process.pid)
+        sampler.start()
+        # Warm-up: connections, producer metadata for every topic, first batches.
+        wrk(server.url, templates, f"warm{prefix}", seconds=args.warmup, connections=args.connections,
+            threads=args.threads)  # fmt: skip
+        tag = f"run{prefix}"
+        profilers = profile(sampler.workers(), target.name, args) if args.profile else []
+        cpu_before, broker_before, started = sampler.cpu(), cpu_seconds(broker or 0), time.monotonic()
+        load = wrk(server.url, templates, tag, seconds=args.duration, connections=args.connections,
+                   threads=args.threads)  # fmt: skip
+        cpu = sampler.cpu() - cpu_before
+        for profiler in profilers:
+            profiler.wait(timeout=60)
+        broker_cpu = cpu_seconds(broker or 0) - broker_before
+        sampler.stop()
+        samples = [s for s in sampler.samples if s[0] >= started]
+    finally:
+        code = server.stop()
+    records = run_async(read_records(bootstrap, prefix))
+    by = "event-id" if target.kind == "bridge" else "key"
+    verdict = verify(load, records, tag, by)
+    ok_200 = load.statuses.get(200, 0)
+    rss_start = max(samples[min(2, len(samples) - 1)][1].values(), default=0.0) if samples else 0.0
+    rss_end = max(samples[-1][1].values(), default=0.0) if samples else 0.0
+    return {
+        "scenario": target.name,
+        "workers": target.workers,
+        "body_bytes": body,
+        "events_per_s": ok_200 / load.seconds,
+        "latency_ms": load.latency_ms,
+        "statuses": dict(load.statuses),
+        "non_200": load.requests - ok_200,
+        "socket_errors": load.errors,
+        "cpu_s_per_1k": cpu / ok_200 * 1000 if ok_200 else None,
+        "broker_cpu_s_per_1k": broker_cpu / ok_200 * 1000 if ok_200 and broker else None,
+        "peak_rss_mb": max(sampler.peak.values(), default=0.0),
+        "rss_mb_start_end": [rss_start, rss_end],
+        "exit_code": code,
+        "verified_by": by,
+        "verdict": {**asdict(verdict), "ok": verdict.ok},
+    }
+
+
+def profile(pids: list[int], name: str, args: argparse.Namespace) -> list[subprocess.Popen[bytes]]:
+    """py-spy (pip install -e '.[bench]') sampling each worker for the measured load, as collapsed
+    stacks (`bench/profile_top.py` summarises them); sampling costs the worker a little CPU."""
+    args.profile.mkdir(parents=True, exist_ok=True)
+    seconds = str(int(args.duration))
+    processes = []
+    for pid in pids:
+        output = str(args.profile / f"{name}-{pid}.txt")
+        command = ["py-spy", "record", "--pid", str(pid), "--duration", seconds, "--rate", "200"]
+        command += ["--format", "raw", "--output", output, "--nonblocking"]
+        processes.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    return processes
+
+
+def conditions(args: argparse.Namespace) -> str:
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        "unknown",
+    )  # fmt: skip
+    load1, load5, _ = os.getloadavg()
+    return (
+        f"# {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}  {os.cpu_count()} cores ({cpu}), "
+        f"load average {load1:.2f}/{load5:.2f}, Python {platform.python_version()}\n"
+        f"# wrk: {args.threads} thread(s), {args.connections} connections, {args.duration:g} s per scenario "
+        f"after {args.warmup:g} s warm-up; {args.partitions} partitions per topic; rounds {args.rounds}"
+    )
+
+
+HEADER = (
+    f"{'scenario':<13}{'body B':>7}{'events/s':>10}{'p50 ms':>8}{'p99 ms':>8}{'p99.9 ms':>9}"
+    f"{'non-200':>8}{'sock err':>9}{'CPU s/1k':>9}{'peak RSS MB/worker':>19}  Kafka check"
+)
+
+
+def row(r: dict[str, Any]) -> str:
+    v = r["verdict"]
+    errors = sum(r["socket_errors"].values()) - r["socket_errors"].get("status", 0)
+    check = (
+        f"ok: {v['found_once']}/{v['answered_200']} 200s found once"
+        if v["ok"]
+        else f"FAILED: {v['missing']} missing, {v['duplicated']} duplicated of {v['answered_200']}"
+    )
+    check += f" (+{v['unanswered_records']} unanswered)" if v["unanswered_records"] else ""
+    cpu = f"{r['cpu_s_per_1k']:.2f}" if r["cpu_s_per_1k"] is not None else "-"
+    rss = f"{r['peak_rss_mb']:.0f} ({r['rss_mb_start_end'][0]:.0f}->{r['rss_mb_start_end'][1]:.0f})"
+    lat = r["latency_ms"]
+    return (
+        f"{r['scenario']:<13}{r['body_bytes']:>7}{r['events_per_s']:>10.0f}{lat['p50']:>8.1f}{lat['p99']:>8.1f}"
+        f"{lat['p999']:>9.1f}{r['non_200']:>8}{errors:>9}{cpu:>9}{rss:>19}  {check}"
+    )
+
+
+def report(results: list[dict[str, Any]]) -> str:
+    lines = [HEADER, *(row(r) for r in results), ""]
+    by_round: dict[int, dict[str, dict[str, Any]]] = {}
+    for r in results:
+        by_round.setdefault(r["round"], {})[r["scenario"]] = r
+    for round_, named in by_round.items():
+        base, one, two = named.get("baseline"), named.get("bridge"), named.get("bridge-w2")
+        label = f"round {round_}: " if len(by_round) > 1 else ""
+        if base and one:
+            tput = one["events_per_s"] / base["events_per_s"]
+            p99 = one["latency_ms"]["p99"] / base["latency_ms"]["p99"]
+            lines.append(
+                f"{label}bridge/baseline events/s {tput:.2f} (target >= 0.85: {_pass(tput >= 0.85)})"
+            )
+            lines.append(f"{label}bridge/baseline p99      {p99:.2f} (target <= 1.5:  {_pass(p99 <= 1.5)})")
+        if one and two:
+            scale = two["events_per_s"] / one["events_per_s"]
+            lines.append(
+                f"{label}2 workers / 1 worker     {scale:.2f} (target >= 1.3:  {_pass(scale >= 1.3)})"
+            )
+        if one:
+            for size in ("bridge-4k", "bridge-16k"):
+                if size in named:
+                    ratio = named[size]["events_per_s"] / one["events_per_s"]
+                    lines.append(f"{label}{size} / bridge ~1 KB   {ratio:.2f}")
+    peak = max((r["peak_rss_mb"] for r in results if r["scenario"].startswith("bridge")), default=0.0)
+    lines.append(f"peak RSS of any bridge worker {peak:.0f} MB (target < 120: {_pass(peak < 120)})")
+    failed = [r["scenario"] for r in results if not r["verdict"]["ok"]]
+    lines.append(
+        "Kafka check: " + ("every 200 has exactly one record" if not failed else f"FAILED in {failed}")
+    )
+    return "\n".join(lines)
+
+
+def _pass(ok: bool) -> str:
+    return "pass" if ok else "FAIL"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
