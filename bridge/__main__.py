@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", metavar="FILE", help="TOML configuration file (or BRIDGE_CONFIG)")
     serve.add_argument(
         "--workers",
-        type=_positive_int,
+        type=tool_args.positive_int,
         default=1,
         metavar="N",
         help="worker processes sharing the ports (default 1)",
@@ -60,9 +60,9 @@ def _parser() -> argparse.ArgumentParser:
         epilog=f"Example: {PROG} topics create --partitions 6 --replication-factor 3",
     )
     create.add_argument("--config", metavar="FILE", help="TOML configuration file (or BRIDGE_CONFIG)")
-    create.add_argument("--partitions", type=_positive_int, default=3, metavar="N", help="(default 3)")
+    create.add_argument("--partitions", type=tool_args.positive_int, default=3, metavar="N", help="(default 3)")
     create.add_argument(
-        "--replication-factor", type=_positive_int, default=1, metavar="R", help="(default 1)"
+        "--replication-factor", type=tool_args.positive_int, default=1, metavar="R", help="(default 1)"
     )
     create.add_argument(
         "--retention",
@@ -81,16 +81,6 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("--admin-port", type=int, default=9090, help="admin port (default 9090)")
     add_socketlabs_parser(commands)
     return parser
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
-    return value
 
 
 def _settings(config: str | None, *, require_secret: bool = True) -> Settings:
