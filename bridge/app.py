@@ -56,10 +56,13 @@ def create_app(
 
 
 async def _run_publisher(app: web.Application) -> AsyncIterator[None]:
-    publisher = app[BRIDGE].publisher
+    bridge = app[BRIDGE]
+    publisher = bridge.publisher
     assert isinstance(publisher, KafkaPublisher)
     async with publisher:
         yield
+        if bridge.drain_deadline is not None:  # the flush gets what the drain left over
+            publisher.flush_timeout = bridge.drain_deadline - asyncio.get_running_loop().time()
 
 
 @web.middleware

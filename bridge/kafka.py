@@ -74,6 +74,8 @@ class KafkaPublisher:
         self._tasks: list[asyncio.Task[None]] = []
         self.ready = False
         self.not_ready_reason = "not connected to Kafka yet"
+        # Seconds the final flush may take; serve() lowers it to what is left of the drain time.
+        self.flush_timeout = settings.drain_timeout
 
     async def __aenter__(self) -> KafkaPublisher:
         self._tasks.append(asyncio.create_task(self._connect_and_watch(), name="kafka-readiness"))
@@ -88,8 +90,24 @@ class KafkaPublisher:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._producer is not None:
-            # stop() flushes: every record already handed to the producer is sent first.
-            await self._producer.stop()
+            await self._stop_producer()
+
+    async def _stop_producer(self) -> None:
+        """Flush and stop, but never past `flush_timeout`.
+
+        What is still unsent here belongs to requests that were answered 503 or not at all (a 200
+        waits for its acknowledgement), so SocketLabs retries those events: a broker that does
+        not answer must not hold the process past its drain time.
+        """
+        assert self._producer is not None
+        try:
+            async with asyncio.timeout(max(self.flush_timeout, 0.5)):
+                await self._producer.stop()
+        except TimeoutError:
+            log.warning(
+                "Kafka did not take the last records before shutdown; none of them was answered 200",
+                extra={"flush_timeout": self.flush_timeout},
+            )
 
     async def publish(self, record: Record) -> Delivery:
         producer = self._producer

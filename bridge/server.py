@@ -3,7 +3,8 @@
 Shutdown order on SIGTERM: readiness turns 503, the bridge keeps serving for `shutdown_delay`
 seconds (time for a load balancer to stop sending, e.g. Kubernetes removing the pod from its
 endpoints), the listeners stop accepting, requests in flight get `drain_timeout` seconds to
-finish, then the producer flushes and stops (cleanup_ctx).
+finish, then the producer flushes and stops (cleanup_ctx) in what is left of `drain_timeout`:
+drain and flush together fit in it.
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ async def serve(settings: Settings, *, reuse_port: bool = False) -> None:
         stop.clear()  # a second signal cuts the delay short
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), settings.shutdown_delay)
+    bridge.drain_deadline = loop.time() + settings.drain_timeout
     await public.cleanup()  # stop accepting, drain, then flush and stop the producer
     await admin.cleanup()
     log.info("stopped")

@@ -21,6 +21,7 @@ class Bridge:
     webhooks_by_name: dict[str, Webhook] = field(default_factory=dict)
     inflight: int = 0
     draining: bool = False  # set on SIGTERM: readiness turns 503 before the listener closes
+    drain_deadline: float | None = None  # loop.time() by which shutdown must be over
 
 
 BRIDGE = web.AppKey("bridge", Bridge)
