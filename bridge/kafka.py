@@ -76,6 +76,9 @@ class KafkaPublisher:
         self.not_ready_reason = "not connected to Kafka yet"
         # Seconds the final flush may take; serve() lowers it to what is left of the drain time.
         self.flush_timeout = settings.drain_timeout
+        # Topics the last readiness probe did not find. aiokafka retries a send to a missing topic
+        # until the produce timeout; knowing it is gone answers at once, with the right reason.
+        self._missing_topics: frozenset[str] = frozenset()
 
     async def __aenter__(self) -> KafkaPublisher:
         self._tasks.append(asyncio.create_task(self._connect_and_watch(), name="kafka-readiness"))
@@ -113,6 +116,8 @@ class KafkaPublisher:
         producer = self._producer
         if producer is None:
             raise Unavailable("Kafka is not reachable yet; try again later.", reason="not_connected")
+        if record.topic in self._missing_topics:
+            raise Unavailable(f"Topic {record.topic} does not exist.", reason="topic_missing")
         try:
             async with asyncio.timeout(self._timeout):
                 future = await producer.send(
@@ -168,6 +173,7 @@ class KafkaPublisher:
             async with asyncio.timeout(5):
                 cluster = await self._producer.client.fetch_all_metadata()
             missing = sorted(set(self._settings.topics.values()) - cluster.topics())
+            self._missing_topics = frozenset(missing)
             reason = f"topics missing: {', '.join(missing)}" if missing else ""
         except (KafkaError, TimeoutError) as exc:
             reason = f"Kafka unreachable ({type(exc).__name__})"

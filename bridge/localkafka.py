@@ -264,6 +264,10 @@ class LocalKafka:
             java,
             "-Xms256m",
             "-Xmx512m",
+            # A throwaway broker starts about twice as fast with the quick JIT tier only and the
+            # single-threaded collector (measured on a busy two-core machine: 45 s -> 20 s).
+            "-XX:TieredStopAtLevel=1",
+            "-XX:+UseSerialGC",
             f"-Dlog4j2.configurationFile={self.workdir / 'log4j2.properties'}",
             "-cp",
             f"{lib}/*",
