@@ -168,17 +168,21 @@ async def read_event_ids(bootstrap: str, topics: Iterable[str], timeout: float =
 
 @dataclass(frozen=True, slots=True)
 class SlowAnswer:
+    started: float  # time.monotonic() when the headers were sent
     status: int  # 0 = no answer (reset, timeout)
     latency: float  # seconds from sending the headers to the status line
     early: bool  # answered before the client had sent its whole body
     retry_after: str | None = None
 
 
-async def slow_post(host: str, port: int, body: bytes, hold: float, timeout: float) -> SlowAnswer:
-    """A slow client: headers and half the body, then up to `hold` seconds before the rest.
+async def slow_post(
+    host: str, port: int, body: bytes, hold: float, timeout: float, connected: list[int], go: asyncio.Event
+) -> SlowAnswer:
+    """A slow client: connects, waits for `go`, sends the headers and half the body, then waits up
+    to `hold` seconds before the rest.
 
     A bridge that is over its in-flight cap answers before reading the body; one that took the
-    request answers once the body is complete.
+    request answers once the body is complete. `connected` gets a 1 once the connection is open.
     """
     head = (
         f"POST /webhook HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
@@ -187,7 +191,9 @@ async def slow_post(host: str, port: int, body: bytes, hold: float, timeout: flo
     try:
         reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
     except (OSError, TimeoutError):
-        return SlowAnswer(0, 0.0, early=False)
+        return SlowAnswer(time.monotonic(), 0, 0.0, early=False)
+    connected.append(1)
+    await go.wait()
     sent = time.monotonic()
     try:
         writer.write(head + body[: len(body) // 2])
@@ -206,8 +212,8 @@ async def slow_post(host: str, port: int, body: bytes, hold: float, timeout: flo
             if name.strip().lower() == "retry-after":
                 retry_after = value.strip()
         parts = line.split()
-        return SlowAnswer(int(parts[1]) if len(parts) > 1 else 0, latency, early, retry_after)
+        return SlowAnswer(sent, int(parts[1]) if len(parts) > 1 else 0, latency, early, retry_after)
     except (OSError, TimeoutError, ValueError):
-        return SlowAnswer(0, time.monotonic() - sent, early=False)
+        return SlowAnswer(sent, 0, time.monotonic() - sent, early=False)
     finally:
         writer.close()
