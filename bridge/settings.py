@@ -302,7 +302,7 @@ OPTIONS: tuple[Option, ...] = (
         1000,
         "requests handled at once; beyond it the answer is an immediate 503",
     ),
-    Option("drain_timeout", _positive(float), 20.0, "seconds the whole shutdown may take (drain, then flush)"),
+    Option("drain_timeout", _positive(float), 20.0, "seconds drain and flush may take on shutdown"),
     Option(
         "shutdown_delay",
         _non_negative_float,

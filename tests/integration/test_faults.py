@@ -23,7 +23,8 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bridge.localkafka import LocalKafka
-from tests.integration.test_end_to_end import RunningBridge
+from tests.integration.bridge_process import RunningBridge
+from tests.integration.probes import metric
 from tests.loadgen import KINDS, Answer, Load, event, read_event_ids, slow_post
 
 pytestmark = pytest.mark.integration
@@ -126,11 +127,13 @@ async def test_broker_killed_under_load(start_bridge, local_kafka):
             local_kafka.kill()
             await asyncio.sleep(10)
             down = await readiness(running)
+            ready_gauge_down = await gauge(running, "bridge_kafka_ready")
             restarting = time.monotonic()
             await asyncio.to_thread(local_kafka.restart)
             back = time.monotonic()
             recovered = await wait_for_200(load, after=back, within=10 + MARGIN)
             await wait_readiness(running, 200, within=10 + MARGIN)
+            ready_gauge_up = await gauge(running, "bridge_kafka_ready")
             await asyncio.sleep(2)  # a little steady state after the recovery
         await load.stop()
 
@@ -143,7 +146,8 @@ async def test_broker_killed_under_load(start_bridge, local_kafka):
     assert all(a.retry_after and int(a.retry_after) > 0 for a in refused)
     outage = [a for a in answers if a.started > killed + 0.5 and a.finished < restarting]
     assert outage and all(a.status == 503 for a in outage), describe([a for a in outage if a.status != 503])
-    assert down[0] == 503 and "unreachable" in down[1], down
+    assert down[0] == 503 and json.loads(down[1])["message"].startswith("Not ready: Kafka unreachable"), down
+    assert (ready_gauge_down, ready_gauge_up) == (0, 1)
     assert recovered is not None, "no 200 within 10 s of the broker's return"
     first_200 = min(
         (a for a in answers if a.status == 200 and a.started > killed + 0.5), key=lambda a: a.finished
@@ -169,11 +173,7 @@ async def test_broker_killed_under_load(start_bridge, local_kafka):
 
 async def gauge(running: RunningBridge, name: str) -> float:
     async with aiohttp.ClientSession() as session, session.get(running.admin_url + "/metrics") as response:
-        text = await response.text()
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError(f"{name} not in /metrics")
+        return metric(await response.text(), name)
 
 
 async def sample_gauge(running: RunningBridge, name: str, samples: list[float]) -> None:
