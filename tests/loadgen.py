@@ -176,13 +176,21 @@ class SlowAnswer:
 
 
 async def slow_post(
-    host: str, port: int, body: bytes, hold: float, timeout: float, connected: list[int], go: asyncio.Event
+    host: str,
+    port: int,
+    body: bytes,
+    timeout: float,
+    connected: list[int],
+    go: asyncio.Event,
+    release: asyncio.Event,
+    refused: list[int],
 ) -> SlowAnswer:
-    """A slow client: connects, waits for `go`, sends the headers and half the body, then waits up
-    to `hold` seconds before the rest.
+    """A slow client: connects, waits for `go`, sends the headers and half the body, then waits
+    for `release` (at most `timeout` s) before the rest.
 
-    A bridge that is over its in-flight cap answers before reading the body; one that took the
-    request answers once the body is complete. `connected` gets a 1 once the connection is open.
+    A bridge that is over its in-flight cap answers before reading the body (`refused` gets a 1);
+    one that took the request answers once the body is complete. `connected` gets a 1 once the
+    connection is open.
     """
     head = (
         f"POST /webhook HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
@@ -199,9 +207,13 @@ async def slow_post(
         writer.write(head + body[: len(body) // 2])
         await writer.drain()
         status_line = asyncio.ensure_future(reader.readline())
-        done, _ = await asyncio.wait({status_line}, timeout=hold)
-        early = bool(done)
-        if not early:
+        released = asyncio.ensure_future(release.wait())
+        await asyncio.wait({status_line, released}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        released.cancel()
+        early = status_line.done() and not release.is_set()
+        if early:
+            refused.append(1)
+        else:
             writer.write(body[len(body) // 2 :])
             await writer.drain()
         line = await asyncio.wait_for(status_line, timeout)
