@@ -3,8 +3,11 @@
 ``kafka_bootstrap`` (session): a bootstrap string, from the first of
   1. ``$KAFKA_BOOTSTRAP_SERVERS`` (an external broker),
   2. a testcontainers container, if a Docker engine answers (image ``$KAFKA_IMAGE``,
-     default ``apache/kafka:<KAFKA_VERSION>``),
+     default ``apache/kafka:<KAFKA_VERSION>``): with mapped ports on a normal Docker host, or with
+     host networking when ``TESTCONTAINERS_HOST_NETWORK=1`` (CI's private engine, see
+     scripts/ci-docker),
   3. ``bridge.localkafka.LocalKafka`` (official jars from Maven Central; needs java + mvn).
+With ``BRIDGE_TEST_CONTAINERS=required`` (set by scripts/ci-docker) step 2 must work: no fallback.
 ``local_kafka``: a LocalKafka of its own (one per module) that fault tests may kill/pause freely;
 it is resumed / restarted before each test that asks for it.
 """
@@ -19,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from bridge.localkafka import KAFKA_VERSION, LocalKafka, LocalKafkaError, free_ports
+from tests.containers import containers_required, docker_unavailable_reason, host_network
 
 _NOTES: list[str] = []
 
@@ -54,16 +58,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             terminalreporter.write_line(note)
 
 
-def _docker_answers() -> bool:
-    try:
-        import docker  # type: ignore[import-untyped]
-
-        docker.from_env(timeout=3).ping()
-        return True
-    except Exception:
-        return False
-
-
 @contextlib.contextmanager
 def _kafka_container(image: str) -> Iterator[str]:
     if "confluentinc/" in image:
@@ -73,22 +67,33 @@ def _kafka_container(image: str) -> Iterator[str]:
             yield kafka.get_bootstrap_server()
         return
     # testcontainers' KafkaContainer drives Confluent's start scripts and cannot boot the official
-    # apache/kafka image, so configure that one by environment on a fixed host port (the
-    # advertised listener has to name the host-side port before the container starts).
+    # apache/kafka image (nor the CI image built like it), so configure the broker by environment.
     from testcontainers.core.container import DockerContainer
     from testcontainers.core.wait_strategies import LogMessageWaitStrategy
 
-    port = free_ports(1)[0]
-    container = DockerContainer(image).with_bind_ports(9092, port)
-    host = container.get_docker_client().host()
+    container = DockerContainer(image)
+    if host_network():
+        # The container shares the host's network: it must listen on free host ports itself.
+        port, controller = free_ports(2)
+        host = "127.0.0.1"
+        container.with_kwargs(network_mode="host")
+        listeners = f"PLAINTEXT://{host}:{port},CONTROLLER://{host}:{controller}"
+        voters = f"1@{host}:{controller}"
+    else:
+        # Mapped to a fixed host port: the advertised listener has to name the host-side port
+        # before the container starts.
+        port = free_ports(1)[0]
+        container.with_bind_ports(9092, port)
+        host = container.get_docker_client().host()
+        listeners, voters = "PLAINTEXT://:9092,CONTROLLER://:9093", "1@localhost:9093"
     container.with_envs(
         KAFKA_NODE_ID="1",
         KAFKA_PROCESS_ROLES="broker,controller",
-        KAFKA_LISTENERS="PLAINTEXT://:9092,CONTROLLER://:9093",
+        KAFKA_LISTENERS=listeners,
         KAFKA_ADVERTISED_LISTENERS=f"PLAINTEXT://{host}:{port}",
         KAFKA_CONTROLLER_LISTENER_NAMES="CONTROLLER",
         KAFKA_LISTENER_SECURITY_PROTOCOL_MAP="CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-        KAFKA_CONTROLLER_QUORUM_VOTERS="1@localhost:9093",
+        KAFKA_CONTROLLER_QUORUM_VOTERS=voters,
         KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR="1",
         KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR="1",
         KAFKA_TRANSACTION_STATE_LOG_MIN_ISR="1",
@@ -117,18 +122,28 @@ def kafka_bootstrap(request: pytest.FixtureRequest) -> Iterator[str]:
         _announce(request.config, f"using external broker KAFKA_BOOTSTRAP_SERVERS={external}")
         yield external
         return
-    if _docker_answers():
+    unavailable = docker_unavailable_reason()
+    if unavailable and containers_required():
+        pytest.fail(f"BRIDGE_TEST_CONTAINERS=required, but {unavailable}", pytrace=False)
+    if unavailable is None:
         image = os.environ.get("KAFKA_IMAGE", f"apache/kafka:{KAFKA_VERSION}")
+        network = "host network" if host_network() else "mapped ports"
         stack = contextlib.ExitStack()
         try:
             bootstrap = stack.enter_context(_kafka_container(image))
         except Exception as exc:  # e.g. the image cannot be pulled: fall back to the jars
+            if containers_required():
+                pytest.fail(f"Kafka container {image} did not start: {exc}", pytrace=False)
             _announce(request.config, f"Docker container {image} failed ({exc}); trying LocalKafka")
         else:
             with stack:
-                _announce(request.config, f"using testcontainers broker {image} at {bootstrap}")
+                _announce(
+                    request.config, f"using testcontainers broker {image} ({network}) at {bootstrap}"
+                )
                 yield bootstrap
             return
+    else:
+        _announce(request.config, f"container tests did not run: {unavailable}")
     broker = _start_local("the integration tests (KAFKA_BOOTSTRAP_SERVERS unset, no usable Docker)")
     _announce(
         request.config, f"using LocalKafka {KAFKA_VERSION} from Maven jars at {broker.bootstrap_servers}"
