@@ -3,7 +3,8 @@
 Environment (scripts/ci-docker writes it for CI; see docs/development.md):
 ``DOCKER_HOST``                  the engine (testcontainers and the docker SDK read it too),
 ``TESTCONTAINERS_HOST_NETWORK=1`` containers use the host's network (an engine without a bridge),
-``BRIDGE_TEST_CONTAINERS=required`` fail instead of falling back when the engine does not answer.
+``BRIDGE_TEST_CONTAINERS=required`` fail instead of falling back when the engine does not answer;
+``BRIDGE_TEST_CONTAINERS=unavailable: <why>`` CI could not start an engine; the reason is reported.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ def containers_required() -> bool:
 @functools.cache
 def docker_unavailable_reason() -> str | None:
     """None when a Docker engine answers; else one sentence saying why the container tests cannot run."""
+    setting = os.environ.get("BRIDGE_TEST_CONTAINERS", "").strip()
+    if setting.lower().startswith("unavailable"):
+        return setting.partition(":")[2].strip() or "BRIDGE_TEST_CONTAINERS=unavailable"
     where = os.environ.get("DOCKER_HOST") or "the default socket (DOCKER_HOST unset)"
     try:
         import docker  # type: ignore[import-untyped]

@@ -137,9 +137,7 @@ def kafka_bootstrap(request: pytest.FixtureRequest) -> Iterator[str]:
             _announce(request.config, f"Docker container {image} failed ({exc}); trying LocalKafka")
         else:
             with stack:
-                _announce(
-                    request.config, f"using testcontainers broker {image} ({network}) at {bootstrap}"
-                )
+                _announce(request.config, f"using testcontainers broker {image} ({network}) at {bootstrap}")
                 yield bootstrap
             return
     else:

@@ -1,0 +1,191 @@
+"""What we ship is what we tested: the built image, run as the Helm chart's Deployment runs it.
+
+The image is built from this work tree (scripts/build-image) and started with the pod's settings:
+its own entry point and `serve`, user 10001, a read-only root file system with a writable /tmp
+only, every capability dropped, the secret key and the TOML configuration mounted as files and
+named by BRIDGE_SECRET_KEY_FILE / BRIDGE_CONFIG, the bootstrap servers in the environment. It runs
+with host networking (CI's engine has no bridge), so its listeners go on free ports (set in the
+mounted TOML) rather than the chart's 8080/9090, which may be taken on a shared machine.
+Where no Docker engine answers the test is skipped, saying why; with BRIDGE_TEST_CONTAINERS=required
+(CI) it fails instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.containers import containers_required, docker_unavailable_reason
+from tests.helpers import SAMPLE_KINDS, SAMPLE_SECRET, sample
+from tests.integration.test_end_to_end import KINDS, expected_value, free_port, read_records
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+IMAGE = "socketlabs-kafka-bridge:test"
+# Where the chart mounts its ConfigMap and Secret (read-only), and the pod's environment for them.
+CONFIG_PATH = "/etc/socketlabs-kafka-bridge/config.toml"
+SECRET_PATH = "/etc/socketlabs-kafka-bridge/secrets/secret-key"
+
+
+def _docker_client() -> Any:
+    reason = docker_unavailable_reason()
+    if reason:
+        if containers_required():
+            pytest.fail(f"BRIDGE_TEST_CONTAINERS=required, but {reason}", pytrace=False)
+        pytest.skip(f"container tests did not run: {reason}")
+    import docker  # type: ignore[import-untyped]
+
+    return docker.from_env(timeout=120)
+
+
+@pytest.fixture(scope="module")
+def image() -> Iterator[Any]:
+    client = _docker_client()
+    started = time.monotonic()
+    build = subprocess.run(
+        [str(ROOT / "scripts" / "build-image"), IMAGE], capture_output=True, text=True, timeout=900
+    )
+    assert build.returncode == 0, f"scripts/build-image failed:\n{build.stdout}\n{build.stderr[-3000:]}"
+    print(build.stdout, f"[image] {IMAGE} ready in {time.monotonic() - started:.0f} s", sep="")
+    yield client.images.get(IMAGE)
+    client.close()
+
+
+def test_image_is_non_root_with_the_charts_entry_point_and_ports(image):
+    config = image.attrs["Config"]
+    assert config["User"] == "10001:10001"
+    assert config["Entrypoint"] == ["socketlabs-bridge"]
+    assert config["Cmd"] == ["serve"]
+    assert set(config["ExposedPorts"]) == {"8080/tcp", "9090/tcp"}
+
+
+@dataclass
+class Pod:
+    container: Any
+    prefix: str
+    url: str
+    admin_url: str
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+@pytest.fixture(scope="module")
+def pod(image, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pod]:
+    client = _docker_client()
+    prefix = f"img{uuid.uuid4().hex[:8]}"
+    port, admin_port = free_port(), free_port()
+    files = tmp_path_factory.mktemp("pod")
+    (files / "config.toml").write_text(
+        f'topic_prefix = "{prefix}"\nlisten = "127.0.0.1:{port}"\nadmin_listen = "127.0.0.1:{admin_port}"\n'
+        'log_format = "json"\n'
+    )
+    (files / "secret-key").write_text(SAMPLE_SECRET + "\n")
+    for path in files.iterdir():
+        path.chmod(0o644)  # a Secret volume's default mode: readable by the pod's user
+    pod_spec: dict[str, Any] = {
+        "network_mode": "host",
+        "user": "10001:10001",
+        "read_only": True,
+        "tmpfs": {"/tmp": "rw,size=16m"},
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges"],
+        "environment": {
+            "BRIDGE_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+            "BRIDGE_SECRET_KEY_FILE": SECRET_PATH,
+            "BRIDGE_CONFIG": CONFIG_PATH,
+        },
+        "volumes": {
+            str(files / "config.toml"): {"bind": CONFIG_PATH, "mode": "ro"},
+            str(files / "secret-key"): {"bind": SECRET_PATH, "mode": "ro"},
+        },
+    }
+    # The chart's optional hook Job: the same image, `topics create`.
+    job = client.containers.run(image.id, ["topics", "create"], detach=True, **pod_spec)
+    try:
+        result = job.wait(timeout=120)
+        output = job.logs().decode()
+    finally:
+        job.remove(force=True)
+    assert result["StatusCode"] == 0, output
+    assert f"{prefix}.delivered: created" in output
+
+    container = client.containers.run(image.id, detach=True, **pod_spec)  # entry point + `serve`
+    try:
+        running = Pod(container, prefix, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{admin_port}")
+        deadline = time.monotonic() + 60
+        status, body = 0, ""
+        while time.monotonic() < deadline and status != 200:
+            container.reload()
+            assert container.status == "running", container.logs().decode()[-3000:]
+            with contextlib.suppress(OSError):  # not listening yet (URLError is an OSError)
+                status, body = _get(running.admin_url + "/readyz")
+            time.sleep(0.3)
+        assert status == 200, (
+            f"/readyz never answered 200 ({status} {body}):\n{container.logs().decode()[-3000:]}"
+        )
+        yield running
+    finally:
+        container.remove(force=True)  # no-op once the SIGTERM test removed it
+        client.close()
+
+
+async def test_every_sample_through_the_container_lands_in_kafka(pod, kafka_bootstrap):
+    replies = {}
+    async with aiohttp.ClientSession() as session:
+        for name in sorted(SAMPLE_KINDS):
+            body, content_type = sample(name)
+            async with session.post(
+                pod.url + "/webhook", data=body, headers={"Content-Type": content_type}
+            ) as r:
+                assert r.status == 200, await r.text()
+                replies[name] = await r.json()
+    produced = {n: k for n, k in SAMPLE_KINDS.items() if k is not None}
+    records = await read_records(kafka_bootstrap, [f"{pod.prefix}.{kind}" for kind in KINDS], len(produced))
+    assert len(records) == len(produced)  # Validation posts produce nothing
+    by_id = {dict(r.headers)["event-id"].decode(): r for r in records}
+    for name, kind in produced.items():
+        record = by_id[replies[name]["event_id"]]
+        assert record.topic == f"{pod.prefix}.{kind}"
+        assert json.loads(record.value) == expected_value(name)
+        assert SAMPLE_SECRET.encode() not in record.value
+
+
+def test_probes_and_metrics_answer_on_the_admin_port(pod):
+    assert _get(pod.admin_url + "/healthz")[0] == 200
+    assert _get(pod.admin_url + "/readyz")[0] == 200
+    status, metrics = _get(pod.admin_url + "/metrics")
+    assert status == 200
+    assert f'bridge_events_produced_total{{topic="{pod.prefix}.delivered"}}' in metrics
+
+
+def test_sigterm_stops_the_container_cleanly_and_the_logs_hold_no_secret(pod):
+    started = time.monotonic()
+    pod.container.stop(timeout=30)  # SIGTERM, as the kubelet sends; SIGKILL only after 30 s
+    took = time.monotonic() - started
+    pod.container.reload()
+    state = pod.container.attrs["State"]
+    logs = pod.container.logs().decode()
+    assert state["ExitCode"] == 0, f"exit code {state['ExitCode']} after SIGTERM:\n{logs[-3000:]}"
+    assert took < 25, f"docker stop took {took:.0f} s: SIGTERM was not acted on promptly"
+    assert SAMPLE_SECRET not in logs, "the secret key reached a log line"
+    assert "ana.lima@example.net" not in logs, "an email address reached a log line unmasked"
+    lines = [line for line in logs.splitlines() if line.strip()]
+    assert lines and all(json.loads(line) for line in lines), "every log line is one JSON object"
