@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -38,9 +38,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
-def _announce(config: pytest.Config, message: str) -> None:
-    """Say which broker is used, visibly (not captured), and again in the terminal summary."""
-    _NOTES.append(message)
+def _announce(config: pytest.Config, message: str, tag: str = "kafka") -> None:
+    """Say which broker (or image) is used, visibly (not captured), and again in the terminal summary."""
+    _NOTES.append(f"[{tag}] {message}")
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     capman = config.pluginmanager.get_plugin("capturemanager")
     if reporter is None:
@@ -48,12 +48,12 @@ def _announce(config: pytest.Config, message: str) -> None:
     # Fixtures run with output captured at the fd level; lift that so the line reaches the terminal.
     with capman.global_and_fixture_disabled() if capman else contextlib.nullcontext():
         reporter.ensure_newline()
-        reporter.write_line(f"[kafka] {message}", bold=True)
+        reporter.write_line(f"[{tag}] {message}", bold=True)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if _NOTES:
-        terminalreporter.section("kafka brokers used")
+        terminalreporter.section("brokers and containers used")
         for note in _NOTES:
             terminalreporter.write_line(note)
 
@@ -113,6 +113,12 @@ def _start_local(what: str) -> LocalKafka:
     except LocalKafkaError as exc:
         error = str(exc)
     pytest.fail(f"No Kafka broker for {what}: {error}", pytrace=False)  # outside except: no chained traceback
+
+
+@pytest.fixture(scope="session")
+def announce(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
+    """announce(message, tag): a line in the output and in the closing summary, e.g. the image built."""
+    return lambda message, tag: _announce(request.config, message, tag)
 
 
 @pytest.fixture(scope="session")

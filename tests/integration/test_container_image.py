@@ -19,7 +19,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,14 +51,16 @@ def _docker_client() -> Any:
 
 
 @pytest.fixture(scope="module")
-def image() -> Iterator[Any]:
+def image(announce: Callable[[str, str], None]) -> Iterator[Any]:
     client = _docker_client()
     started = time.monotonic()
     build = subprocess.run(
         [str(ROOT / "scripts" / "build-image"), IMAGE], capture_output=True, text=True, timeout=900
     )
     assert build.returncode == 0, f"scripts/build-image failed:\n{build.stdout}\n{build.stderr[-3000:]}"
-    print(build.stdout, f"[image] {IMAGE} ready in {time.monotonic() - started:.0f} s", sep="")
+    for line in build.stdout.splitlines():
+        announce(line.removeprefix("[build-image] "), "image")
+    announce(f"{IMAGE} ready in {time.monotonic() - started:.0f} s", "image")
     yield client.images.get(IMAGE)
     client.close()
 
