@@ -1,9 +1,9 @@
 """What we ship is what we tested: the built image, run as the Helm chart's Deployment runs it.
 
 The image is built from this work tree (scripts/build-image) and started with the pod's settings:
-its own entry point and `serve`, user 10001, a read-only root file system with a writable /tmp
-only, every capability dropped, the secret key and the TOML configuration mounted as files and
-named by BRIDGE_SECRET_KEY_FILE / BRIDGE_CONFIG, the bootstrap servers in the environment. It runs
+the chart's command and arguments, user 10001, a read-only root file system with a writable /tmp
+only, every capability dropped, the Secret and the ConfigMap mounted as read-only directories and
+their files named by BRIDGE_SECRET_KEY_FILE / BRIDGE_CONFIG, the bootstrap servers in the environment. It runs
 with host networking (CI's engine has no bridge), so its listeners go on free ports (set in the
 mounted TOML) rather than the chart's 8080/9090, which may be taken on a shared machine.
 Where no Docker engine answers the test is skipped, saying why; with BRIDGE_TEST_CONTAINERS=required
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import time
 import urllib.error
@@ -34,9 +35,12 @@ from tests.integration.test_end_to_end import KINDS, expected_value, free_port, 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = "socketlabs-kafka-bridge:test"
-# Where the chart mounts its ConfigMap and Secret (read-only), and the pod's environment for them.
-CONFIG_PATH = "/etc/socketlabs-kafka-bridge/config.toml"
-SECRET_PATH = "/etc/socketlabs-kafka-bridge/secrets/secret-key"
+# As helm/socketlabs-kafka-bridge/templates (deployment.yaml, _helpers.tpl) render the pod: the
+# ConfigMap and Secret mounted read-only as directories, BRIDGE_CONFIG / BRIDGE_SECRET_KEY_FILE
+# naming files in them, `socketlabs-bridge serve --workers 1`, user and group 10001.
+CONFIG_DIR, CONFIG_PATH = "/etc/socketlabs-bridge/config", "/etc/socketlabs-bridge/config/bridge.toml"
+SECRETS_DIR, SECRET_PATH = "/etc/socketlabs-bridge/secrets", "/etc/socketlabs-bridge/secrets/secret-key"
+COMMAND, ARGS = ["socketlabs-bridge"], ["serve", "--workers", "1"]
 
 
 def _docker_client() -> Any:
@@ -94,14 +98,18 @@ def pod(image, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -
     client = _docker_client()
     prefix = f"img{uuid.uuid4().hex[:8]}"
     port, admin_port = free_port(), free_port()
-    files = tmp_path_factory.mktemp("pod")
-    (files / "config.toml").write_text(
+    config_dir, secrets_dir = tmp_path_factory.mktemp("config"), tmp_path_factory.mktemp("secrets")
+    (config_dir / "bridge.toml").write_text(
         f'topic_prefix = "{prefix}"\nlisten = "127.0.0.1:{port}"\nadmin_listen = "127.0.0.1:{admin_port}"\n'
         'log_format = "json"\n'
     )
-    (files / "secret-key").write_text(SAMPLE_SECRET + "\n")
-    for path in files.iterdir():
-        path.chmod(0o644)  # a Secret volume's default mode: readable by the pod's user
+    (secrets_dir / "secret-key").write_text(SAMPLE_SECRET + "\n")
+    # The chart's Secret volume: defaultMode 0440, group = the pod's fsGroup (10001).
+    os.chown(secrets_dir / "secret-key", 0, 10001)
+    (secrets_dir / "secret-key").chmod(0o440)
+    (config_dir / "bridge.toml").chmod(0o644)
+    for directory in (config_dir, secrets_dir):
+        directory.chmod(0o755)
     pod_spec: dict[str, Any] = {
         "network_mode": "host",
         "user": "10001:10001",
@@ -115,12 +123,12 @@ def pod(image, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -
             "BRIDGE_CONFIG": CONFIG_PATH,
         },
         "volumes": {
-            str(files / "config.toml"): {"bind": CONFIG_PATH, "mode": "ro"},
-            str(files / "secret-key"): {"bind": SECRET_PATH, "mode": "ro"},
+            str(config_dir): {"bind": CONFIG_DIR, "mode": "ro"},
+            str(secrets_dir): {"bind": SECRETS_DIR, "mode": "ro"},
         },
     }
     # The chart's optional hook Job: the same image, `topics create`.
-    job = client.containers.run(image.id, ["topics", "create"], detach=True, **pod_spec)
+    job = client.containers.run(image.id, ["topics", "create"], entrypoint=COMMAND, detach=True, **pod_spec)
     try:
         result = job.wait(timeout=120)
         output = job.logs().decode()
@@ -129,7 +137,7 @@ def pod(image, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -
     assert result["StatusCode"] == 0, output
     assert f"{prefix}.delivered: created" in output
 
-    container = client.containers.run(image.id, detach=True, **pod_spec)  # entry point + `serve`
+    container = client.containers.run(image.id, ARGS, entrypoint=COMMAND, detach=True, **pod_spec)
     try:
         running = Pod(container, prefix, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{admin_port}")
         deadline = time.monotonic() + 60
