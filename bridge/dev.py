@@ -10,6 +10,7 @@ import os
 import secrets
 import shlex
 import shutil
+import signal
 import sys
 
 import orjson
@@ -23,7 +24,15 @@ from bridge.server import run
 from bridge.settings import ConfigError, load_settings
 
 
+def _exit(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def run_dev(port: int = 8080, admin_port: int = 9090) -> int:
+    # SIGTERM's default action skips `finally` and exit hooks, and would leave the Kafka JVM
+    # running; as an exception it unwinds through kafka.stop(). (serve() installs its own
+    # handler while the bridge runs.)
+    signal.signal(signal.SIGTERM, _exit)
     print("Starting a local Apache Kafka broker (the first run downloads its jars)...", file=sys.stderr)
     try:
         kafka = LocalKafka()
