@@ -56,6 +56,13 @@ class MethodNotAllowed(BridgeError):
     code = "method_not_allowed"
 
 
+class RequestTimeout(BridgeError):
+    """The client did not send its body within BRIDGE_READ_TIMEOUT; the connection is closed."""
+
+    status = 408
+    code = "request_timeout"
+
+
 class PayloadTooLarge(BridgeError):
     status = 413
     code = "payload_too_large"

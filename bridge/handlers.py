@@ -6,6 +6,7 @@ that is not a 200 is raised as a `BridgeError` and rendered by the middleware in
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ import orjson
 from aiohttp import web
 
 from bridge.auth import authenticate
-from bridge.errors import Forbidden, NotFound, PayloadTooLarge
+from bridge.errors import Forbidden, NotFound, PayloadTooLarge, RequestTimeout
 from bridge.records import to_record
 from bridge.settings import Webhook
 from bridge.socketlabs import Event, Kind, parse_body
@@ -87,7 +88,9 @@ def _check_source(bridge: Bridge, request: web.Request) -> None:
     settings = bridge.settings
     if settings.allowed_sources is None:
         return
-    address = client_address(request.remote, request.headers.get("X-Forwarded-For"), settings.trusted_proxies)
+    # A proxy may add its own X-Forwarded-For line instead of appending to the one it received.
+    forwarded_for = ",".join(request.headers.getall("X-Forwarded-For", ())) or None
+    address = client_address(request.remote, forwarded_for, settings.trusted_proxies)
     if not is_allowed(address, settings.allowed_sources):
         raise Forbidden(f"Posts from {address or 'an unknown address'} are not allowed.")
 
@@ -97,7 +100,14 @@ async def _read_body(bridge: Bridge, request: web.Request) -> bytes:
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLarge(f"The request body exceeds the limit of {limit} bytes.")
     # Past the limit, aiohttp raises HTTPRequestEntityTooLarge (client_max_size in app.py).
-    return await request.read()
+    # aiohttp has no body read timeout of its own: without this, a client trickling its body
+    # (or stalling) would hold a connection and an in-flight slot forever.
+    timeout = bridge.settings.read_timeout
+    try:
+        async with asyncio.timeout(timeout):
+            return await request.read()
+    except TimeoutError:
+        raise RequestTimeout(f"The request body did not arrive within {timeout:g} seconds.") from None
 
 
 def _validation_reply(event: Event, webhook: Webhook) -> web.Response:

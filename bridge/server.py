@@ -15,10 +15,10 @@ import logging
 import os
 import shutil
 import signal
-import ssl
 import subprocess
 import sys
 import time
+from typing import Any
 
 from aiohttp import web
 
@@ -28,33 +28,53 @@ from bridge.app import create_app
 from bridge.metrics import MULTIPROC_DIR, mark_worker_dead, prepare_multiprocess_dir
 from bridge.settings import Settings
 from bridge.state import BRIDGE
+from bridge.tls import ServerCertificate
 
 log = logging.getLogger(__name__)
 
 
-def tls_context(settings: Settings) -> ssl.SSLContext | None:
+def server_certificate(settings: Settings) -> ServerCertificate | None:
     if not settings.tls_cert_file or not settings.tls_key_file:
         return None
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(settings.tls_cert_file, settings.tls_key_file)
-    return context
+    return ServerCertificate(settings.tls_cert_file, settings.tls_key_file)
+
+
+def _limits(settings: Settings) -> dict[str, Any]:
+    """aiohttp's connection limits: idle (and header-phase) time, header sizes."""
+    return {
+        # The keep-alive timer also runs from the moment a connection opens until its first
+        # complete header block, so it bounds a client that sends headers slowly (slowloris).
+        "keepalive_timeout": settings.keepalive_timeout,
+        "max_line_size": settings.max_header_bytes,
+        "max_field_size": settings.max_header_bytes,
+    }
 
 
 async def serve(settings: Settings, *, reuse_port: bool = False) -> None:
     app = create_app(settings)
     bridge = app[BRIDGE]
     public = web.AppRunner(
-        app, shutdown_timeout=settings.drain_timeout, access_log=None, handle_signals=False
+        app,
+        shutdown_timeout=settings.drain_timeout,
+        access_log=None,
+        handle_signals=False,
+        **_limits(settings),
     )
     admin = web.AppRunner(create_admin_app(bridge), access_log=None, handle_signals=False)
     await public.setup()
     await admin.setup()
     host, port = settings.listen
     admin_host, admin_port = settings.admin_listen
+    certificate = server_certificate(settings)
     await web.TCPSite(
-        public, host, port, ssl_context=tls_context(settings), reuse_port=reuse_port, backlog=1024
+        public,
+        host,
+        port,
+        ssl_context=certificate.context if certificate else None,
+        reuse_port=reuse_port,
+        backlog=1024,
     ).start()
+    reloader = asyncio.create_task(certificate.watch(settings.tls_reload_interval)) if certificate else None
     await web.TCPSite(admin, admin_host, admin_port, reuse_port=reuse_port).start()
     log.info(
         "socketlabs-kafka-bridge started",
@@ -77,6 +97,8 @@ async def serve(settings: Settings, *, reuse_port: bool = False) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), settings.shutdown_delay)
     bridge.drain_deadline = loop.time() + settings.drain_timeout
+    if reloader is not None:
+        reloader.cancel()
     await public.cleanup()  # stop accepting, drain, then flush and stop the producer
     await admin.cleanup()
     log.info("stopped")

@@ -82,8 +82,12 @@ class Settings:
     max_inflight: int = 1000
     drain_timeout: float = 20.0
     shutdown_delay: float = 0.0
+    read_timeout: float = 15.0
+    keepalive_timeout: float = 15.0
+    max_header_bytes: int = 8190
     tls_cert_file: str | None = None
     tls_key_file: str | None = None
+    tls_reload_interval: float = 10.0
     kafka_security_protocol: str = "PLAINTEXT"
     kafka_sasl_mechanism: str | None = None
     kafka_sasl_username: str | None = None
@@ -309,8 +313,26 @@ OPTIONS: tuple[Option, ...] = (
         0.0,
         "seconds to keep serving, readiness 503, after SIGTERM before closing the listener",
     ),
+    Option(
+        "read_timeout", _positive(float), 15.0, "seconds a client gets to send a request body; then 408"
+    ),
+    Option(
+        "keepalive_timeout",
+        _positive(float),
+        15.0,
+        "seconds an idle connection stays open, and a new one gets to send its headers",
+    ),
+    Option(
+        "max_header_bytes", _positive(int), 8190, "longest request line or header field in bytes; then 400"
+    ),
     Option("tls_cert_file", _existing_file, None, "certificate (PEM) to serve HTTPS on the public listener"),
     Option("tls_key_file", _existing_file, None, "private key (PEM) of that certificate"),
+    Option(
+        "tls_reload_interval",
+        _positive(float),
+        10.0,
+        "seconds between checks of the certificate files for a renewed certificate",
+    ),
     Option(
         "kafka_security_protocol",
         _choice("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"),

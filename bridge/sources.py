@@ -17,8 +17,21 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 def _address(text: str | None) -> Address | None:
     if not text:
         return None
+    text = text.strip()
+    # Some proxies (Azure Application Gateway, IIS ARR) write the client's port as well:
+    # `1.2.3.4:5678` and `[2001:db8::1]:5678`. A bare IPv6 address has more than one colon.
+    port = ""
+    if text.startswith("["):
+        text, bracket, rest = text[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            return None
+        port = rest[1:]
+    elif text.count(":") == 1:
+        text, _, port = text.partition(":")
+    if port and not port.isdigit():
+        return None
     try:
-        address = ipaddress.ip_address(text.strip().strip("[]"))
+        address = ipaddress.ip_address(text)
     except ValueError:
         return None
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:

@@ -137,3 +137,41 @@ def test_end_to_end_behind_a_proxy() -> None:
     assert not is_allowed(spoofed, SOCKETLABS)
     spoofed_through_proxy = client_address("10.0.0.2", "142.0.180.1, 198.51.100.1", PROXIES)
     assert not is_allowed(spoofed_through_proxy, SOCKETLABS)
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded_for", "expected"),
+    [
+        # ports written by some proxies (Azure Application Gateway, IIS ARR)
+        ("10.0.0.2", "142.0.180.1:5678", "142.0.180.1"),
+        ("10.0.0.2", "203.0.113.5:1, 142.0.180.1:5678", "142.0.180.1"),
+        ("10.0.0.2", "142.0.180.1:5678, 10.0.0.9:443", "142.0.180.1"),
+        ("10.0.0.2", "[2001:db8::7]:5678", "2001:db8::7"),
+        ("10.0.0.2", "[2001:db8::7]:5678, [fd00::3]:80", "2001:db8::7"),
+        ("10.0.0.2", "[::ffff:142.0.180.1]:443", "142.0.180.1"),
+        # a bare IPv6 address is never mistaken for address:port
+        ("10.0.0.2", "2001:db8::7", "2001:db8::7"),
+        ("10.0.0.2", "2001:db8::7, fd00::3", "2001:db8::7"),
+        # IPv6 proxies and IPv6 hops
+        ("fd00::1", "142.0.180.1, fd00::2, fd00::3", "142.0.180.1"),
+        ("fd00::1", "2001:db8::1, 10.0.0.4", "2001:db8::1"),
+        ("[fd00::1]", "142.0.180.1", "142.0.180.1"),
+        # many hops: only the right-most untrusted one counts
+        ("10.0.0.2", ", ".join(["198.51.100.1"] * 20 + ["142.0.180.1"] + ["10.9.9.9"] * 5), "142.0.180.1"),
+    ],
+)
+def test_client_address_with_ports_ipv6_and_hops(peer: str, forwarded_for: str, expected: str) -> None:
+    assert client_address(peer, forwarded_for, PROXIES) == ip_address(expected)
+
+
+@pytest.mark.parametrize("forwarded_for", ["142.0.180.1:port", "[2001:db8::7", "1.2.3.4:5:6", "unknown"])
+def test_garbled_hop_with_port_trusts_nothing(forwarded_for: str) -> None:
+    assert client_address("10.0.0.2", forwarded_for, PROXIES) is None
+
+
+def test_ipv6_allow_list() -> None:
+    allowed = (ip_network("2001:db8:1::/48"),)
+    assert is_allowed(client_address("2001:db8:1::5", None, ()), allowed)
+    assert not is_allowed(client_address("2001:db8:2::5", None, ()), allowed)
+    assert is_allowed(client_address("fd00::1", "[2001:db8:1::9]:443", PROXIES), allowed)
+    assert not is_allowed(client_address("2001:db8:2::5", "2001:db8:1::9", PROXIES), allowed)
