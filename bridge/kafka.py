@@ -10,13 +10,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError, UnknownTopicOrPartitionError
+from aiokafka.conn import create_conn
+from aiokafka.errors import (
+    KafkaError,
+    SaslAuthenticationFailed,
+    TopicAlreadyExistsError,
+    UnknownTopicOrPartitionError,
+)
 from aiokafka.helpers import create_ssl_context
 
 from bridge.errors import Unavailable
@@ -159,7 +166,8 @@ class KafkaPublisher:
                 self._producer = producer
             except KafkaError as exc:
                 await producer.stop()
-                self.not_ready_reason = f"cannot connect to Kafka ({type(exc).__name__})"
+                cause = await connection_problem(self._settings) or type(exc).__name__
+                self.not_ready_reason = f"cannot connect to Kafka ({cause})"
                 log.warning("kafka connection failed", extra={"reason": self.not_ready_reason})
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
@@ -185,6 +193,39 @@ class KafkaPublisher:
         self.ready, self.not_ready_reason = not reason, reason
         if self._metrics is not None:
             self._metrics.kafka_ready.set(1 if self.ready else 0)
+
+
+async def connection_problem(settings: Settings) -> str | None:
+    """Why the bootstrap servers refuse us, in words: aiokafka's client only logs the cause and
+    raises a bare KafkaConnectionError, so one direct connection is tried to learn it."""
+    options = client_options(settings)
+    problems = []
+    for server in settings.kafka_bootstrap_servers:
+        host, _, port = server.rpartition(":")
+        try:
+            async with asyncio.timeout(5):
+                connection = await create_conn(
+                    host,
+                    int(port),
+                    client_id=options["client_id"],
+                    ssl_context=options.get("ssl_context"),
+                    security_protocol=options["security_protocol"],
+                    sasl_mechanism=options.get("sasl_mechanism"),
+                    sasl_plain_username=options.get("sasl_plain_username"),
+                    sasl_plain_password=options.get("sasl_plain_password"),
+                )
+            connection.close()
+            return None
+        except SaslAuthenticationFailed as exc:
+            # The broker's own sentence, e.g. "... invalid credentials with SASL mechanism ...".
+            return f"authentication failed for user {settings.kafka_sasl_username!r}: {exc.args[0] if exc.args else exc}"
+        except ssl.SSLCertVerificationError as exc:
+            return f"TLS handshake failed: the broker's certificate is not trusted ({exc.verify_message})"
+        except ssl.SSLError as exc:
+            return f"TLS handshake failed: {exc.reason or exc}"
+        except (KafkaError, OSError, TimeoutError) as exc:
+            problems.append(f"{server}: {type(exc).__name__}")
+    return f"unreachable: {', '.join(problems)}" if problems else None
 
 
 async def create_topics(

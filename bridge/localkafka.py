@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -180,6 +180,11 @@ class LocalKafka:
             },
         )
 
+    SCRAM users are created when the storage is formatted, e.g.
+    ``format_args=["--add-scram", "SCRAM-SHA-512=[name=bridge,password=pw]"]`` (with
+    ``listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config`` set to
+    ``org.apache.kafka.common.security.scram.ScramLoginModule required;``).
+
     Clients then use ``kafka.listener_address("SASL_SSL")``; the certificate needs an IP SAN for
     127.0.0.1 (the advertised host). The PLAINTEXT listener stays the inter-broker listener and the
     one :attr:`bootstrap_servers` names. ``restart()`` reuses the same ports and data dir, so topics and records survive.
@@ -192,6 +197,7 @@ class LocalKafka:
         workdir: Path | None = None,
         extra_properties: Mapping[str, str] | None = None,
         extra_listeners: Mapping[str, str] | None = None,
+        format_args: Sequence[str] = (),
         cache_dir: Path | None = None,
     ) -> None:
         extra_listeners = dict(extra_listeners or {})
@@ -201,6 +207,7 @@ class LocalKafka:
         self.listener_ports = {"PLAINTEXT": self.port, **dict(zip(extra_listeners, ports[2:], strict=False))}
         self._protocols = {"PLAINTEXT": "PLAINTEXT", "CONTROLLER": "PLAINTEXT", **extra_listeners}
         self._extra = dict(extra_properties or {})
+        self._format_args = tuple(format_args)
         self._cache_dir = cache_dir
         self._owns_workdir = workdir is None
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="localkafka-"))
@@ -291,7 +298,9 @@ class LocalKafka:
             while cluster_id.startswith("-"):
                 cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             fmt = subprocess.run(
-                self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)),
+                self._java(
+                    "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config), *self._format_args
+                ),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,

@@ -86,6 +86,13 @@ def progress(name: str) -> None:
             out.write(f"{name} {_count}\n")
 
 
+def record_failure(name: str, what: object) -> None:
+    """The long run is stopped by hand; a failing case is written down the moment it is seen."""
+    if _PROGRESS:
+        with open(_PROGRESS, "a") as out:
+            out.write(f"{name} FAILED after {_count}: {what!r}\n")
+
+
 @dataclass
 class Post:
     path: str

@@ -26,6 +26,7 @@ from tests.fuzzing import (
     Post,
     posts,
     progress,
+    record_failure,
     webhook_of,
 )
 from tests.helpers import RecordingPublisher
@@ -72,6 +73,14 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
 @given(post=posts())
 def test_random_posts_never_fail_and_never_produce_without_a_secret(app: App, post: Post) -> None:
     progress("app")
+    try:
+        _check(app, post)
+    except BaseException as exc:
+        record_failure("app", (post, exc))
+        raise
+
+
+def _check(app: App, post: Post) -> None:
     before = len(app.publisher.records)
     status, body, content_type = app.post(post)
     new = app.publisher.records[before:]

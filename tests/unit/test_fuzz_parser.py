@@ -16,7 +16,7 @@ from bridge.errors import BadRequest, Unauthorized
 from bridge.records import to_record
 from bridge.settings import Secret, Webhook
 from bridge.socketlabs import Kind, parse_body
-from tests.fuzzing import ALL_SECRETS, CONTENT_TYPES, FUZZ, SECRETS, Post, posts, progress, webhook_of
+from tests.fuzzing import ALL_SECRETS, CONTENT_TYPES, FUZZ, SECRETS, Post, posts, progress, record_failure, webhook_of
 
 WEBHOOKS = tuple(Webhook(name, tuple(Secret(k) for k in keys)) for name, keys in SECRETS.items())
 TOPICS = {kind: f"t.{kind}" for kind in Kind}
@@ -48,7 +48,11 @@ def _pipeline(body: bytes, content_type: str) -> tuple[str, Webhook | None]:
 @FUZZ
 @given(body=st.binary(max_size=2000), content_type=st.sampled_from(CONTENT_TYPES))
 def test_any_bytes_parse_or_are_refused(body: bytes, content_type: str) -> None:
-    outcome, _ = _pipeline(body, content_type)
+    try:
+        outcome, _ = _pipeline(body, content_type)
+    except BaseException as exc:
+        record_failure("parser", (body, exc))
+        raise
     assert outcome in ("bad_request", "unauthorized", "ok")
 
 
