@@ -299,7 +299,13 @@ class LocalKafka:
                 cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             fmt = subprocess.run(
                 self._java(
-                    "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config), *self._format_args
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "-t",
+                    cluster_id,
+                    "-c",
+                    str(config),
+                    *self._format_args,
                 ),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,

@@ -313,9 +313,7 @@ OPTIONS: tuple[Option, ...] = (
         0.0,
         "seconds to keep serving, readiness 503, after SIGTERM before closing the listener",
     ),
-    Option(
-        "read_timeout", _positive(float), 15.0, "seconds a client gets to send a request body; then 408"
-    ),
+    Option("read_timeout", _positive(float), 15.0, "seconds a client gets to send a request body; then 408"),
     Option(
         "keepalive_timeout",
         _positive(float),

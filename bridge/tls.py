@@ -50,8 +50,10 @@ class ServerCertificate:
         try:
             stamp = self._read_stamp()
         except OSError as exc:
-            log.warning("TLS certificate files unreadable; keeping the current certificate",
-                        extra={"reason": str(exc)})
+            log.warning(
+                "TLS certificate files unreadable; keeping the current certificate",
+                extra={"reason": str(exc)},
+            )
             return False
         if stamp == self._stamp:
             return False
@@ -59,8 +61,10 @@ class ServerCertificate:
         try:
             context = server_context(*self._files)
         except (OSError, ssl.SSLError) as exc:
-            log.warning("renewed TLS certificate not usable yet; keeping the current certificate",
-                        extra={"reason": str(exc)})
+            log.warning(
+                "renewed TLS certificate not usable yet; keeping the current certificate",
+                extra={"reason": str(exc)},
+            )
             return False
         self.current = context
         self.reloads += 1

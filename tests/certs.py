@@ -20,7 +20,9 @@ class Pair:
 def _openssl(*args: str) -> None:
     openssl = shutil.which("openssl")
     if openssl is None:
-        pytest.fail("openssl not found on PATH: the TLS tests make their certificates with it.", pytrace=False)
+        pytest.fail(
+            "openssl not found on PATH: the TLS tests make their certificates with it.", pytrace=False
+        )
     subprocess.run([openssl, *args], check=True, capture_output=True)
 
 

@@ -31,7 +31,8 @@ FUZZ = settings(
 SECRETS = {"one": ("rot-old-Hq7Zt3Wx", "rot-new-Kp2Vn8Ls"), "two": ("two-secret-Bm5Jc9Rd",)}
 ALL_SECRETS = tuple(s for keys in SECRETS.values() for s in keys)
 SECRET_KEYS_TOML = "\n".join(
-    f'[[webhooks]]\nname = "{name}"\nsecret_keys = {json.dumps(list(keys))}\n' for name, keys in SECRETS.items()
+    f'[[webhooks]]\nname = "{name}"\nsecret_keys = {json.dumps(list(keys))}\n'
+    for name, keys in SECRETS.items()
 )
 
 FIELD_NAMES = (
@@ -133,7 +134,9 @@ def posts(draw: st.DrawFn) -> Post:
 
     encoding = draw(st.sampled_from(["json", "json-ascii", "json-pretty", "form", "form-latin1"]))
     if encoding.startswith("json"):
-        body = json.dumps(fields, ensure_ascii=encoding == "json-ascii", indent=2 if encoding == "json-pretty" else None)
+        body = json.dumps(
+            fields, ensure_ascii=encoding == "json-ascii", indent=2 if encoding == "json-pretty" else None
+        )
         raw = body.encode("utf-8", "surrogatepass")
     else:
         flat = {k: v if isinstance(v, str) else json.dumps(v) for k, v in fields.items()}

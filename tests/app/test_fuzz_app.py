@@ -39,7 +39,8 @@ class App:
 
     def __init__(self, config: Path) -> None:
         settings = load_settings(
-            str(config), {"BRIDGE_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9", "BRIDGE_MAX_BODY_BYTES": str(MAX_BODY)}
+            str(config),
+            {"BRIDGE_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9", "BRIDGE_MAX_BODY_BYTES": str(MAX_BODY)},
         )
         self.publisher = RecordingPublisher()
         self.loop = asyncio.new_event_loop()

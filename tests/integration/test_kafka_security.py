@@ -49,9 +49,11 @@ class SecureKafka:
                 "listener.name.ssl.ssl.client.auth": "required",
             },
             format_args=[
-                "--add-scram", f"SCRAM-SHA-512=[name={USER},password={PASSWORD}]",
-                "--add-scram", f"SCRAM-SHA-256=[name={USER},password={PASSWORD}]",
-            ],  # fmt: skip
+                "--add-scram",
+                f"SCRAM-SHA-512=[name={USER},password={PASSWORD}]",
+                "--add-scram",
+                f"SCRAM-SHA-256=[name={USER},password={PASSWORD}]",
+            ],
         )
 
     def sasl_env(self, mechanism: str = "SCRAM-SHA-512", password_file: Path | None = None) -> dict[str, str]:
@@ -98,7 +100,7 @@ def _readyz(bridge: RunningBridge) -> tuple[int, str]:
 
 
 async def _produce_through(secure: SecureKafka, env: dict[str, str], address: str) -> None:
-    bridge = RunningBridge(address, **env)
+    bridge = RunningBridge(address, BRIDGE_LOG_LEVEL="DEBUG", **env)  # aiokafka logs at DEBUG too
     created = bridge.run("topics", "create")  # the admin client goes through the same listener
     assert f"{bridge.prefix}.delivered: created" in created.stdout, created.stdout + created.stderr
     bridge.start()

@@ -100,7 +100,8 @@ def test_https_serves_the_webhook(https: Https) -> None:
     assert https.served_serial() == 5001
     with pytest.raises(ssl.SSLError):  # plain HTTP to the HTTPS port gets nowhere
         ssl.create_default_context(cafile=str(https.ca.cert)).wrap_socket(
-            socket.create_connection(("127.0.0.1", https.bridge.port), timeout=5), server_hostname="nope.invalid"
+            socket.create_connection(("127.0.0.1", https.bridge.port), timeout=5),
+            server_hostname="nope.invalid",
         )
 
 
@@ -254,7 +255,7 @@ def test_stalled_body_gets_408_after_the_read_timeout(plain: RunningBridge) -> N
     with _connect(plain) as sock:
         sock.sendall(_head(body) + body[:10])  # and then nothing
         started = time.monotonic()
-        status, headers, reply = _response(sock)
+        status, _, reply = _response(sock)
         elapsed = time.monotonic() - started
     assert status == 408
     assert json.loads(reply)["error"] == "request_timeout"

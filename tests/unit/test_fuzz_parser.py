@@ -16,7 +16,17 @@ from bridge.errors import BadRequest, Unauthorized
 from bridge.records import to_record
 from bridge.settings import Secret, Webhook
 from bridge.socketlabs import Kind, parse_body
-from tests.fuzzing import ALL_SECRETS, CONTENT_TYPES, FUZZ, SECRETS, Post, posts, progress, record_failure, webhook_of
+from tests.fuzzing import (
+    ALL_SECRETS,
+    CONTENT_TYPES,
+    FUZZ,
+    SECRETS,
+    Post,
+    posts,
+    progress,
+    record_failure,
+    webhook_of,
+)
 
 WEBHOOKS = tuple(Webhook(name, tuple(Secret(k) for k in keys)) for name, keys in SECRETS.items())
 TOPICS = {kind: f"t.{kind}" for kind in Kind}
