@@ -102,10 +102,10 @@ def _check(app: App, post: Post) -> None:
             assert secret.encode() not in record.value
     if post.clean:
         expected = webhook_of(post.secret)
-        if len(post.body) > MAX_BODY:
-            assert status == 413
-        elif post.path == "/webhook/nope":
+        if post.path == "/webhook/nope":  # the name is checked before the body is read
             assert status == 404
+        elif len(post.body) > MAX_BODY:
+            assert status == 413
         elif expected is not None and post.path in ("/webhook", f"/webhook/{expected}"):
             assert status == 200, body
         else:
