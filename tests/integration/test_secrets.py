@@ -15,7 +15,7 @@ import urllib.request
 import pytest
 
 from tests.helpers import SAMPLE_SECRET, sample
-from tests.integration.test_end_to_end import RunningBridge, read_records
+from tests.integration.bridge_process import RunningBridge, read_records
 
 pytestmark = pytest.mark.integration
 OLD, NEW, WRONG = "old-key-Vb3Nq8Xe", "new-key-Jm6Tr1Lw", "wrong-key-Gh4Ks9Pa"

@@ -22,7 +22,7 @@ import pytest
 
 from tests.certs import CertificateAuthority, Pair
 from tests.helpers import sample
-from tests.integration.test_end_to_end import RunningBridge, free_port
+from tests.integration.bridge_process import RunningBridge, free_port
 
 pytestmark = pytest.mark.integration
 READ_TIMEOUT, KEEPALIVE_TIMEOUT, MAX_HEADER_BYTES = 1.0, 2.0, 1024
