@@ -60,7 +60,9 @@ def _parser() -> argparse.ArgumentParser:
         epilog=f"Example: {PROG} topics create --partitions 6 --replication-factor 3",
     )
     create.add_argument("--config", metavar="FILE", help="TOML configuration file (or BRIDGE_CONFIG)")
-    create.add_argument("--partitions", type=tool_args.positive_int, default=3, metavar="N", help="(default 3)")
+    create.add_argument(
+        "--partitions", type=tool_args.positive_int, default=3, metavar="N", help="(default 3)"
+    )
     create.add_argument(
         "--replication-factor", type=tool_args.positive_int, default=1, metavar="R", help="(default 1)"
     )
