@@ -40,6 +40,9 @@ class Metrics:
     def __init__(
         self, registry: CollectorRegistry, webhooks: Iterable[str] = (), topics: Iterable[str] = ()
     ) -> None:
+        # prometheus-client appends `_total` to counter names: these are exposed as
+        # bridge_http_requests_total, bridge_events_received_total, bridge_events_produced_total,
+        # bridge_auth_failures_total and bridge_produce_errors_total, the contract's names.
         self.http_requests = Counter(
             "bridge_http_requests",
             "HTTP requests answered on the public listener, by status code.",
