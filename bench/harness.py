@@ -289,9 +289,7 @@ async def read_records(bootstrap: str, prefix: str) -> list[tuple[bytes | None, 
     await consumer.start()
     try:
         partitions = [
-            TopicPartition(topic, p)
-            for topic in topics(prefix)
-            for p in sorted(consumer.partitions_for_topic(topic) or await _partitions(consumer, topic))
+            TopicPartition(topic, p) for topic in topics(prefix) for p in await _partitions(consumer, topic)
         ]
         consumer.assign(partitions)
         end = await consumer.end_offsets(partitions)
@@ -317,9 +315,16 @@ async def read_records(bootstrap: str, prefix: str) -> list[tuple[bytes | None, 
         await consumer.stop()
 
 
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    await consumer._client.force_metadata_update()
-    return consumer.partitions_for_topic(topic) or set()
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[int]:
+    """The topic's partitions. A fresh consumer may not have the metadata of a topic created
+    moments ago: an empty answer would read nothing and report every 200 as missing."""
+    deadline = time.monotonic() + 30
+    while not (found := consumer.partitions_for_topic(topic)):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"topic {topic} has no partitions in the broker's metadata")
+        await consumer._client.force_metadata_update()
+        await asyncio.sleep(0.2)
+    return sorted(found)
 
 
 def verify(load: Load, records: list[tuple[bytes | None, dict[str, bytes]]], tag: str, by: str) -> Verdict:
