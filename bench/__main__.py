@@ -202,7 +202,9 @@ def row(r: dict[str, Any]) -> str:
     check = (
         f"ok: {v['found_once']}/{v['answered_200']} 200s found once"
         if v["ok"]
-        else f"FAILED: {v['missing']} missing, {v['duplicated']} duplicated of {v['answered_200']}"
+        else f"FAILED: {v['missing']} missing, {v['duplicated']} duplicated of {v['answered_200']} "
+        f"(read {v['records_read']} records, {v['records_of_run']} of this run; missing e.g. "
+        f"{', '.join(v['missing_examples'])})"
     )
     check += f" (+{v['unanswered_records']} unanswered)" if v["unanswered_records"] else ""
     cpu = f"{r['cpu_s_per_1k']:.2f}" if r["cpu_s_per_1k"] is not None else "-"

@@ -277,6 +277,8 @@ class Verdict:
     duplicated: int  # ids answered 200 that have more than one record
     records_of_run: int  # records whose MessageId came from this run
     unanswered_records: int  # records of this run whose post was not answered 200 (allowed)
+    records_read: int = 0  # every record of the scenario's topics, warm-up included
+    missing_examples: list[str] = field(default_factory=list)  # a few, to tell a real loss from a misread
 
     @property
     def ok(self) -> bool:
@@ -285,14 +287,19 @@ class Verdict:
 
 async def read_records(bootstrap: str, prefix: str) -> list[tuple[bytes | None, dict[str, bytes]]]:
     """Every record of the scenario's topics: (key, headers)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    # "earliest" as the reset policy too: with the default ("latest") the fetcher may reset a
+    # freshly assigned partition to its end after seek_to_beginning, and read nothing.
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
     await consumer.start()
     try:
         partitions = [
             TopicPartition(topic, p) for topic in topics(prefix) for p in await _partitions(consumer, topic)
         ]
-        consumer.assign(partitions)
+        begin = await consumer.beginning_offsets(partitions)
         end = await consumer.end_offsets(partitions)
+        consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         records: list[tuple[bytes | None, dict[str, bytes]]] = []
         remaining = {tp for tp in partitions if end[tp] > 0}
@@ -310,6 +317,9 @@ async def read_records(bootstrap: str, prefix: str) -> list[tuple[bytes | None, 
             for tp in list(remaining):
                 if await consumer.position(tp) >= end[tp]:
                     remaining.discard(tp)
+        expected = sum(end[tp] - begin[tp] for tp in partitions)
+        if len(records) != expected:  # the producers write no transaction markers: one offset, one record
+            raise RuntimeError(f"read back {len(records)} records where the topics hold {expected}")
         return records
     finally:
         await consumer.stop()
@@ -345,7 +355,10 @@ def verify(load: Load, records: list[tuple[bytes | None, dict[str, bytes]]], tag
     missing = sum(1 for i in answered if i not in seen)
     duplicated = sum(1 for i in answered if seen.get(i, 0) > 1 or answered[i] > 1)
     unanswered = sum(1 for i in seen if i not in answered)
-    return Verdict(len(load.ids_200), found_once, missing, duplicated, len(mine), unanswered)
+    examples = [i for i in answered if i not in seen][:3]
+    return Verdict(
+        len(load.ids_200), found_once, missing, duplicated, len(mine), unanswered, len(records), examples
+    )
 
 
 def run_async(coro: Any) -> Any:
