@@ -44,6 +44,7 @@ SCENARIOS = {
     "bridge-16k": Target("bridge-16k", "bridge", body_bytes=16384),
     "baseline-4k": Target("baseline-4k", "baseline", body_bytes=4096),
     "baseline-16k": Target("baseline-16k", "baseline", body_bytes=16384),
+    "connect": Target("connect", "connect"),  # bench/connect/: the Redpanda Connect stand-in (Go)
 }
 DEFAULT = ["baseline", "bridge", "bridge-w2", "bridge-4k", "bridge-16k"]
 

@@ -7,6 +7,7 @@ Each scenario gets its own topic prefix, so the records of one cannot be mistake
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import shutil
@@ -152,10 +153,11 @@ class Sampler:
 
 @dataclass
 class Target:
-    """A server under test: the bridge (`workers` processes) or the baseline."""
+    """A server under test: the bridge (`workers` processes), the baseline, or the Go stand-in for
+    Redpanda Connect (bench/connect/)."""
 
     name: str
-    kind: str  # "bridge" or "baseline"
+    kind: str  # "bridge", "baseline" or "connect"
     workers: int = 1
     body_bytes: int = 1024
     env: dict[str, str] = field(default_factory=dict)
@@ -163,7 +165,39 @@ class Target:
     def command(self, port: int, bootstrap: str, prefix: str) -> list[str]:
         if self.kind == "baseline":
             return [sys.executable, "-m", "bench.baseline", str(port), bootstrap, prefix]
+        if self.kind == "connect":
+            return [str(connect_binary()), str(port), bootstrap, prefix]
         return [sys.executable, "-m", "bridge", "serve", "--workers", str(self.workers)]
+
+
+CONNECT_SOURCES = ("go.mod", "go.sum", "main.go", "config.yaml")
+
+
+def connect_binary() -> Path:
+    """bench/connect/ built with `go build`, once per version of its sources: the binary's name
+    carries a hash of them, so an edit makes a new build and an unchanged tree reuses the last."""
+    source = HERE / "connect"
+    digest = hashlib.sha256()
+    for name in CONNECT_SOURCES:
+        digest.update(name.encode() + b"\0" + (source / name).read_bytes() + b"\0")
+    cache = Path.home() / ".cache" / "socketlabs-kafka-bridge" / "bin"
+    binary = cache / f"bench-connect-{digest.hexdigest()[:12]}"
+    if binary.exists():
+        return binary
+    go = shutil.which("go")
+    if go is None:
+        raise RuntimeError("scenario connect builds bench/connect/ with Go (>= 1.26): `go` is not on PATH")
+    cache.mkdir(parents=True, exist_ok=True)
+    partial = binary.with_name(f"{binary.name}.tmp{os.getpid()}")
+    result = subprocess.run(
+        [go, "build", "-trimpath", "-buildvcs=false", "-o", str(partial), "."],
+        cwd=source, capture_output=True, text=True,
+    )  # fmt: skip
+    if result.returncode != 0:
+        partial.unlink(missing_ok=True)
+        raise RuntimeError(f"go build of bench/connect failed:\n{result.stderr.strip()}")
+    partial.replace(binary)  # atomic: a concurrent run never starts a half-written binary
+    return binary
 
 
 class Server:
@@ -192,7 +226,7 @@ class Server:
         url = (
             f"http://127.0.0.1:{self.admin_port}/readyz"
             if self.target.kind == "bridge"
-            else f"http://127.0.0.1:{self.port}/webhook"
+            else f"http://127.0.0.1:{self.port}/webhook"  # baseline, connect: POST only
         )
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -202,7 +236,7 @@ class Server:
                     if answer.status == 200:
                         return
             except urllib.error.HTTPError as exc:
-                if self.target.kind == "baseline" and exc.code == 405:  # listening: GET not allowed
+                if self.target.kind != "bridge" and exc.code == 405:  # listening: GET not allowed
                     return
             except OSError:
                 pass
