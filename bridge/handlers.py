@@ -6,7 +6,6 @@ that is not a 200 is raised as a `BridgeError` and rendered by the middleware in
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ import orjson
 from aiohttp import web
 
 from bridge.auth import authenticate
+from bridge.deadline import Deadline
 from bridge.errors import Forbidden, NotFound, PayloadTooLarge, RequestTimeout
 from bridge.records import to_record
 from bridge.settings import Webhook
@@ -104,7 +104,7 @@ async def _read_body(bridge: Bridge, request: web.Request) -> bytes:
     # (or stalling) would hold a connection and an in-flight slot forever.
     timeout = bridge.settings.read_timeout
     try:
-        async with asyncio.timeout(timeout):
+        with Deadline(timeout):
             return await request.read()
     except TimeoutError:
         raise RequestTimeout(f"The request body did not arrive within {timeout:g} seconds.") from None

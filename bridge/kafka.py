@@ -26,6 +26,7 @@ from aiokafka.errors import (
 )
 from aiokafka.helpers import create_ssl_context
 
+from bridge.deadline import Deadline
 from bridge.errors import Unavailable
 from bridge.metrics import Metrics
 from bridge.records import Record
@@ -126,7 +127,7 @@ class KafkaPublisher:
         if record.topic in self._missing_topics:
             raise Unavailable(f"Topic {record.topic} does not exist.", reason="topic_missing")
         try:
-            async with asyncio.timeout(self._timeout):
+            with Deadline(self._timeout):
                 future = await producer.send(
                     record.topic,
                     value=record.value,
@@ -134,8 +135,9 @@ class KafkaPublisher:
                     headers=record.headers,
                     timestamp_ms=record.timestamp_ms,
                 )
-                # shield: a timeout must not cancel the producer's own delivery future.
-                metadata = await asyncio.shield(future)
+                # A timeout cancels this future; aiokafka skips futures that are done when the
+                # batch completes, so its own bookkeeping is unaffected (no shield needed).
+                metadata = await future
         except TimeoutError:
             raise Unavailable(
                 f"Kafka did not acknowledge the event within {self._timeout:g} seconds.",
