@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -28,7 +27,7 @@ log = logging.getLogger(__name__)
 
 async def receive_webhook(request: web.Request) -> web.Response:
     bridge = request.app[BRIDGE]
-    received_at = datetime.now(UTC)
+    received_us = time.time_ns() // 1000
     webhooks = _candidates(bridge, request.match_info.get("name"))
     _check_source(bridge, request)
     body = await _read_body(bridge, request)
@@ -41,9 +40,9 @@ async def receive_webhook(request: web.Request) -> web.Response:
     bridge.metrics.received(webhook.name, kind.value)
     occurred_at = event.occurred_at()
     if occurred_at is not None:
-        bridge.metrics.event_delay.observe(max((received_at - occurred_at).total_seconds(), 0.0))
+        bridge.metrics.event_delay.observe(max(received_us / 1e6 - occurred_at.timestamp(), 0.0))
     record = to_record(
-        event, kind, webhook=webhook.name, topics=bridge.settings.topics, received_at=received_at
+        event, kind, webhook=webhook.name, topics=bridge.settings.topics, received_us=received_us
     )
     started = time.perf_counter()
     delivery = await bridge.publisher.publish(record)

@@ -7,11 +7,12 @@ event carries the same id and consumers can deduplicate on it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -36,8 +37,10 @@ def to_record(
     *,
     webhook: str,
     topics: Mapping[Kind, str],
-    received_at: datetime,
+    received_us: int,
 ) -> Record:
+    """`received_us`: when the post arrived, in microseconds since the epoch (time.time_ns() // 1000);
+    it is both the `received-at` header and the record timestamp (its milliseconds)."""
     fields = event.without_secret_key()
     value = dump_json(fields)
     event_id = hashlib.sha256(canonical_json(fields)).hexdigest()
@@ -49,7 +52,7 @@ def to_record(
     server_id = event.text("serverid")
     if server_id is not None:
         headers.append(("server-id", server_id.encode()))
-    headers.append(("received-at", rfc3339(received_at).encode()))
+    headers.append(("received-at", rfc3339(received_us).encode()))
     headers.append(("content-type", b"application/json"))
     message_id = event.text("messageid")
     return Record(
@@ -57,7 +60,7 @@ def to_record(
         key=message_id.encode() if message_id else None,
         value=value,
         headers=headers,
-        timestamp_ms=int(received_at.timestamp() * 1000),
+        timestamp_ms=received_us // 1000,
         event_id=event_id,
     )
 
@@ -103,8 +106,13 @@ def _stdlib_canonical(fields: dict[str, Any]) -> bytes:
     return json.dumps(fields, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
 
 
-def rfc3339(moment: datetime) -> str:
-    # isoformat is about twice as fast as strftime; a UTC time ends in "+00:00".
-    if moment.tzinfo is not UTC:
-        moment = moment.astimezone(UTC)
-    return moment.isoformat(timespec="microseconds")[:-6] + "Z"
+def rfc3339(epoch_us: int) -> str:
+    """`2026-05-18T08:12:45.123456Z` for microseconds since the epoch."""
+    seconds, micros = divmod(epoch_us, 1_000_000)
+    return f"{_utc_second(seconds)}.{micros:06d}Z"
+
+
+@functools.lru_cache(maxsize=4)
+def _utc_second(seconds: int) -> str:
+    # Formatted once per second of arrivals: datetime.isoformat per request cost ~2.5% of a request.
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,8 @@ def read_sample(name: str) -> bytes:
 def all_topics() -> dict[Kind, str]:
     """A topic for every kind, validation included, so any event can be mapped."""
     return {kind: f"t.{kind}" for kind in Kind}
+
+
+def micros(moment: datetime) -> int:
+    """A time as to_record takes it: microseconds since the epoch."""
+    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)

@@ -27,6 +27,7 @@ from tests.fuzzing import (
     record_failure,
     webhook_of,
 )
+from tests.unit.conftest import micros
 
 WEBHOOKS = tuple(Webhook(name, tuple(Secret(k) for k in keys)) for name, keys in SECRETS.items())
 TOPICS = {kind: f"t.{kind}" for kind in Kind}
@@ -48,7 +49,7 @@ def _pipeline(body: bytes, content_type: str) -> tuple[str, Webhook | None]:
         return "unauthorized", None
     assert isinstance(event.secret_key, str)
     assert event.secret_key in {k.reveal() for k in webhook.secret_keys}
-    record = to_record(event, event.kind, webhook=webhook.name, topics=TOPICS, received_at=NOW)
+    record = to_record(event, event.kind, webhook=webhook.name, topics=TOPICS, received_us=micros(NOW))
     for secret in ALL_SECRETS:
         assert secret.encode() not in record.value
         assert all(secret.encode() not in value for _, value in record.headers)

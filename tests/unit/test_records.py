@@ -18,7 +18,7 @@ from bridge.errors import BadRequest
 from bridge.records import Record, canonical_json, rfc3339, to_record
 from bridge.settings import load_settings
 from bridge.socketlabs import EVENT_KINDS, Event, Kind, parse_body
-from tests.unit.conftest import SAMPLE_KINDS, SAMPLE_SECRET, read_sample
+from tests.unit.conftest import SAMPLE_KINDS, SAMPLE_SECRET, micros, read_sample
 
 RECEIVED_AT = datetime(2026, 5, 18, 8, 12, 45, 123456, tzinfo=UTC)
 RECEIVED_MS = 1779091965123
@@ -63,7 +63,7 @@ def headers_of(record: Record) -> dict[str, str]:
 
 def record_of(body: bytes, content_type: str, topics: dict[Kind, str], webhook: str = "default") -> Record:
     event = parse_body(body, content_type)
-    return to_record(event, event.kind, webhook=webhook, topics=topics, received_at=RECEIVED_AT)
+    return to_record(event, event.kind, webhook=webhook, topics=topics, received_us=micros(RECEIVED_AT))
 
 
 def _content_type(name: str) -> str:
@@ -117,7 +117,7 @@ def test_topics_cover_every_event_kind(topics: dict[Kind, str]) -> None:
 def test_topic_override_is_used() -> None:
     event = parse_body(read_sample("delivered.json"), "application/json")
     overridden = {kind: f"x.{kind}" for kind in EVENT_KINDS} | {Kind.DELIVERED: "email.delivered.v1"}
-    record = to_record(event, Kind.DELIVERED, webhook="w", topics=overridden, received_at=RECEIVED_AT)
+    record = to_record(event, Kind.DELIVERED, webhook="w", topics=overridden, received_us=micros(RECEIVED_AT))
     assert record.topic == "email.delivered.v1"
 
 
@@ -187,8 +187,8 @@ def test_same_event_with_another_secret_has_the_same_id(all_topics: dict[Kind, s
 def test_same_event_received_twice_has_the_same_id(all_topics: dict[Kind, str]) -> None:
     event = parse_body(read_sample("failed.json"), "application/json")
     later = RECEIVED_AT + timedelta(hours=3)
-    first = to_record(event, event.kind, webhook="a", topics=all_topics, received_at=RECEIVED_AT)
-    second = to_record(event, event.kind, webhook="b", topics=all_topics, received_at=later)
+    first = to_record(event, event.kind, webhook="a", topics=all_topics, received_us=micros(RECEIVED_AT))
+    second = to_record(event, event.kind, webhook="b", topics=all_topics, received_us=micros(later))
     assert first.event_id == second.event_id
     assert first.timestamp_ms != second.timestamp_ms
 
@@ -297,9 +297,9 @@ def test_received_at_and_timestamp(
     moment: datetime, header: str, ms: int, all_topics: dict[Kind, str]
 ) -> None:
     event = parse_body(b'{"Type": "Queued"}', "")
-    record = to_record(event, event.kind, webhook="w", topics=all_topics, received_at=moment)
+    record = to_record(event, event.kind, webhook="w", topics=all_topics, received_us=micros(moment))
     assert headers_of(record)["received-at"] == header
-    assert rfc3339(moment) == header
+    assert rfc3339(micros(moment)) == header
     assert record.timestamp_ms == ms
 
 
@@ -308,7 +308,7 @@ def test_received_at_and_timestamp(
 def test_timestamp_ms_is_the_received_time(moment: datetime) -> None:
     event = Event({"Type": "Queued"})
     topics = {Kind.QUEUED: "q"}
-    record = to_record(event, Kind.QUEUED, webhook="w", topics=topics, received_at=moment)
+    record = to_record(event, Kind.QUEUED, webhook="w", topics=topics, received_us=micros(moment))
     assert record.timestamp_ms == (moment - EPOCH) // timedelta(milliseconds=1)
     header = headers_of(record)["received-at"]
     assert RFC3339_UTC.match(header)
@@ -381,7 +381,7 @@ def test_property_secret_removed_value_round_trips_id_stable(
     topics = {kind: f"t.{kind}" for kind in Kind}
     event = parse_body(orjson.dumps(obj), content_type)
     assert event.fields == obj
-    record = to_record(event, event.kind, webhook="w", topics=topics, received_at=RECEIVED_AT)
+    record = to_record(event, event.kind, webhook="w", topics=topics, received_us=micros(RECEIVED_AT))
 
     value = json.loads(record.value.decode("utf-8"))
     assert isinstance(value, dict)
@@ -399,7 +399,7 @@ def test_property_secret_removed_value_round_trips_id_stable(
     again = reorder(obj, reverse)
     again[secret_name] = "sk-" + other_secret.hex
     event2 = parse_body(orjson.dumps(again), content_type)
-    record2 = to_record(event2, event2.kind, webhook="w", topics=topics, received_at=RECEIVED_AT)
+    record2 = to_record(event2, event2.kind, webhook="w", topics=topics, received_us=micros(RECEIVED_AT))
     assert record2.event_id == record.event_id
     assert json.loads(record2.value) == value
 
@@ -453,6 +453,6 @@ def test_property_parse_body_returns_an_event_or_bad_request(body: bytes, conten
     fields = event.without_secret_key()
     assert not any(k.lower() == "secretkey" for k in fields)
     record = to_record(
-        event, event.kind, webhook="w", topics={k: f"t.{k}" for k in Kind}, received_at=RECEIVED_AT
+        event, event.kind, webhook="w", topics={k: f"t.{k}" for k in Kind}, received_us=micros(RECEIVED_AT)
     )
     assert json.loads(record.value) == json.loads(json.dumps(fields))
