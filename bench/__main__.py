@@ -63,8 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--reference",
         type=Path,
+        action="append",
+        default=[],
         metavar="DIR",
-        help="a checkout of another bridge version: adds scenario bridge-ref, run from that source",
+        help="a checkout of another bridge version: adds scenario bridge-ref (then bridge-ref2, ...), "
+        "run from that source; repeatable",
     )
     parser.add_argument(
         "--profile", type=Path, metavar="DIR", help="record py-spy profiles of the workers into DIR"
@@ -73,12 +76,13 @@ def main(argv: list[str] | None = None) -> int:
         "--env", action="append", default=[], metavar="NAME=VALUE", help="extra bridge environment"
     )
     args = parser.parse_args(argv)
-    unknown = [s for s in args.scenarios if s not in SCENARIOS and s != "bridge-ref"]
+    for n, reference in enumerate(args.reference, start=1):
+        name = "bridge-ref" if n == 1 else f"bridge-ref{n}"
+        SCENARIOS[name] = Target(name, "bridge", env={"PYTHONPATH": str(reference.resolve())})
+    unknown = [s for s in args.scenarios if s not in SCENARIOS]
     if unknown:
         parser.error(f"unknown scenario(s): {', '.join(unknown)}")
     extra_env = dict(item.split("=", 1) for item in args.env)
-    if args.reference:
-        SCENARIOS["bridge-ref"] = Target("bridge-ref", "bridge", env={"PYTHONPATH": str(args.reference)})
 
     print(conditions(args))
     kafka = None if args.bootstrap else LocalKafka().start()

@@ -217,8 +217,14 @@ class Server:
             **target.env,
         }
         self.log = (logdir / f"{target.name}.log").open("wb")
+        # Run from the source directory: `python -m` puts the working directory first on sys.path,
+        # ahead of PYTHONPATH, so from elsewhere a reference checkout would run this one's code.
         self.process = subprocess.Popen(
-            target.command(self.port, bootstrap, prefix), env=env, stdout=self.log, stderr=self.log
+            target.command(self.port, bootstrap, prefix),
+            env=env,
+            cwd=env["PYTHONPATH"],
+            stdout=self.log,
+            stderr=self.log,
         )
 
     def wait_ready(self, timeout: float = 90) -> None:

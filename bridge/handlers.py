@@ -14,7 +14,6 @@ import orjson
 from aiohttp import web
 
 from bridge.auth import authenticate
-from bridge.deadline import Deadline
 from bridge.errors import Forbidden, NotFound, PayloadTooLarge, RequestTimeout
 from bridge.records import to_record
 from bridge.settings import Webhook
@@ -101,12 +100,12 @@ async def _read_body(bridge: Bridge, request: web.Request) -> bytes:
     # Past the limit, aiohttp raises HTTPRequestEntityTooLarge (client_max_size in app.py).
     # aiohttp has no body read timeout of its own: without this, a client trickling its body
     # (or stalling) would hold a connection and an in-flight slot forever.
-    timeout = bridge.settings.read_timeout
     try:
-        with Deadline(timeout):
+        with bridge.read_deadlines.limit():
             return await request.read()
     except TimeoutError:
-        raise RequestTimeout(f"The request body did not arrive within {timeout:g} seconds.") from None
+        seconds = bridge.read_deadlines.seconds
+        raise RequestTimeout(f"The request body did not arrive within {seconds:g} seconds.") from None
 
 
 def _validation_reply(event: Event, webhook: Webhook) -> web.Response:

@@ -26,7 +26,7 @@ from aiokafka.errors import (
 )
 from aiokafka.helpers import create_ssl_context
 
-from bridge.deadline import Deadline
+from bridge.deadline import Deadlines
 from bridge.errors import Unavailable
 from bridge.metrics import Metrics
 from bridge.records import Record
@@ -78,6 +78,7 @@ class KafkaPublisher:
         self._settings = settings
         self._metrics = metrics
         self._timeout = settings.produce_timeout
+        self._deadlines = Deadlines(settings.produce_timeout)
         self._producer: AIOKafkaProducer | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.ready = False
@@ -127,7 +128,7 @@ class KafkaPublisher:
         if record.topic in self._missing_topics:
             raise Unavailable(f"Topic {record.topic} does not exist.", reason="topic_missing")
         try:
-            with Deadline(self._timeout):
+            with self._deadlines.limit():
                 future = await producer.send(
                     record.topic,
                     value=record.value,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from bridge.deadline import Deadlines
 from bridge.kafka import Publisher
 from bridge.metrics import Metrics
 from bridge.settings import Settings, Webhook
@@ -22,6 +23,10 @@ class Bridge:
     inflight: int = 0
     draining: bool = False  # set on SIGTERM: readiness turns 503 before the listener closes
     drain_deadline: float | None = None  # loop.time() by which shutdown must be over
+    read_deadlines: Deadlines = field(init=False)  # the body read timeout of every request
+
+    def __post_init__(self) -> None:
+        self.read_deadlines = Deadlines(self.settings.read_timeout)
 
 
 BRIDGE = web.AppKey("bridge", Bridge)
