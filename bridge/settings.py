@@ -96,6 +96,7 @@ class Settings:
     kafka_ssl_certfile: str | None = None
     kafka_ssl_keyfile: str | None = None
     kafka_linger_ms: int = 5
+    kafka_max_batch_bytes: int = 262144
     kafka_compression: str | None = None
     allowed_sources: tuple[Network, ...] | None = None
     trusted_proxies: tuple[Network, ...] = ()
@@ -351,6 +352,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("kafka_ssl_keyfile", _existing_file, None, "client private key (PEM) for mutual TLS to Kafka"),
     Option(
         "kafka_linger_ms", _non_negative_int, 5, "milliseconds the producer waits to batch concurrent records"
+    ),
+    Option(
+        "kafka_max_batch_bytes",
+        _positive(int),
+        262144,
+        "largest record batch per partition, in bytes; keep it under the broker's message.max.bytes",
     ),
     Option(
         "kafka_compression",

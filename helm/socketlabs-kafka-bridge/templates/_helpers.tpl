@@ -90,6 +90,7 @@ kafka_sasl_username = {{ .Values.kafka.sasl.username | toJson }}
 kafka_compression = {{ . | toJson }}
 {{- end }}
 kafka_linger_ms = {{ int .Values.kafka.lingerMs }}
+kafka_max_batch_bytes = {{ int .Values.kafka.maxBatchBytes }}
 listen = "0.0.0.0:{{ .Values.ports.http }}"
 admin_listen = "0.0.0.0:{{ .Values.ports.admin }}"
 topic_prefix = {{ .Values.config.topicPrefix | toJson }}
