@@ -232,6 +232,9 @@ RATIOS = [
     ("baseline-16k / baseline ", "baseline-16k", "baseline", "events", None, ""),
     ("bridge/connect events/s ", "bridge", "connect", "events", lambda x: x >= 1.0, ">= 1.0"),
     ("bridge-w2/connect       ", "bridge-w2", "connect", "events", lambda x: x >= 1.0, ">= 1.0"),
+    ("bridge/bridge-ref events/s", "bridge", "bridge-ref", "events", None, ""),
+    ("bridge/bridge-ref p99     ", "bridge", "bridge-ref", "p99", None, ""),
+    ("bridge/bridge-ref CPU     ", "bridge", "bridge-ref", "cpu", None, ""),
 ]
 
 
@@ -267,6 +270,8 @@ def report(results: list[dict[str, Any]]) -> str:
 
 
 def _measure(result: dict[str, Any], measure: str) -> float:
+    if measure == "cpu":
+        return float(result["cpu_s_per_1k"] or 0.0)
     return float(result["events_per_s"] if measure == "events" else result["latency_ms"]["p99"])
 
 
