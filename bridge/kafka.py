@@ -29,6 +29,7 @@ from aiokafka.helpers import create_ssl_context
 from bridge.deadline import Deadlines
 from bridge.errors import Unavailable
 from bridge.metrics import Metrics
+from bridge.partitioner import partition
 from bridge.records import Record
 from bridge.settings import Settings
 
@@ -167,6 +168,7 @@ class KafkaPublisher:
                 # of its own: p99 went from ~1 s to ~130 ms at 16 KB bodies with 256 KiB.
                 max_batch_size=self._settings.kafka_max_batch_bytes,
                 compression_type=(self._settings.kafka_compression or "").lower() or None,
+                partitioner=partition,  # the Java client's murmur2, computed twice as fast
                 request_timeout_ms=int(max(self._deadlines.seconds * 1000, 5000)),
             )
             try:
