@@ -98,6 +98,8 @@ async def _read_body(bridge: Bridge, request: web.Request) -> bytes:
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLarge(f"The request body exceeds the limit of {limit} bytes.")
     # Past the limit, aiohttp raises HTTPRequestEntityTooLarge (client_max_size in app.py).
+    if request.content.is_eof():  # the whole body has arrived (the usual case): nothing to wait for
+        return await request.read()
     # aiohttp has no body read timeout of its own: without this, a client trickling its body
     # (or stalling) would hold a connection and an in-flight slot forever.
     try:
