@@ -164,7 +164,8 @@ class Target:
 
     def command(self, port: int, bootstrap: str, prefix: str) -> list[str]:
         if self.kind == "baseline":
-            return [sys.executable, "-m", "bench.baseline", str(port), bootstrap, prefix]
+            workers = [] if self.workers == 1 else ["5", str(self.workers)]  # 5: linger_ms
+            return [sys.executable, "-m", "bench.baseline", str(port), bootstrap, prefix, *workers]
         if self.kind == "connect":
             return [str(connect_binary()), str(port), bootstrap, prefix]
         return [sys.executable, "-m", "bridge", "serve", "--workers", str(self.workers)]
