@@ -49,7 +49,7 @@ SCENARIOS = {
     "baseline-w2": Target("baseline-w2", "baseline", workers=2),
     "connect": Target("connect", "connect"),  # bench/connect/: the Redpanda Connect stand-in (Go)
 }
-DEFAULT = ["baseline", "bridge", "bridge-w2", "bridge-4k", "bridge-16k", "baseline-16k", "connect"]
+DEFAULT = ["baseline", "bridge", "bridge-w2", "baseline-w2", "bridge-4k", "bridge-16k", "baseline-16k", "connect"]
 
 
 def main(argv: list[str] | None = None) -> int:
