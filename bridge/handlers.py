@@ -30,7 +30,9 @@ async def receive_webhook(request: web.Request) -> web.Response:
     webhooks = _candidates(bridge, request.match_info.get("name"))
     _check_source(bridge, request)
     body = await _read_body(bridge, request)
-    event = parse_body(body, request.content_type)
+    # The raw header: parse_body looks at it only for a body that is not a JSON object, and
+    # aiohttp's parsed `request.content_type` cost ~1.3 µs on every request (py-spy).
+    event = parse_body(body, request.headers.get("Content-Type", ""))
     webhook = authenticate(event, webhooks)
     kind = event.kind
     if kind is Kind.VALIDATION:

@@ -79,6 +79,10 @@ class Event:
 
     def without_secret_key(self) -> dict[str, Any]:
         """The fields minus `SecretKey` in any casing: what may leave the bridge."""
+        if len(self._keys) == len(self.fields):  # no two keys differ only in casing: the usual case
+            fields = dict(self.fields)  # a copy and a delete: a third of the comprehension's cost
+            fields.pop(self._keys.get("secretkey"), None)  # type: ignore[arg-type]
+            return fields
         return {k: v for k, v in self.fields.items() if k.lower() != "secretkey"}
 
     @property
@@ -161,7 +165,7 @@ def parse_body(body: bytes, content_type: str) -> Event:
         raise BadRequest("The request body is empty; expected one SocketLabs event.")
     if stripped[:1] == b"{":
         fields, has_float = _parse_json_object(body)
-    elif stripped[:1] == b"[" or (content_type == "application/json" and b"=" not in body):
+    elif stripped[:1] == b"[" or (_media_type(content_type) == "application/json" and b"=" not in body):
         raise BadRequest("The request body is not a JSON object; expected one SocketLabs event.")
     else:
         fields, has_float = _parse_form(body), False
@@ -169,6 +173,11 @@ def parse_body(body: bytes, content_type: str) -> Event:
     if event.type is None:
         raise BadRequest("The event has no Type field.", code="missing_type")
     return event
+
+
+def _media_type(content_type: str) -> str:
+    """`application/json` of a Content-Type header such as `Application/JSON; charset=utf-8`."""
+    return content_type.partition(";")[0].strip().lower()
 
 
 def _parse_json_object(body: bytes) -> tuple[dict[str, Any], bool]:
