@@ -36,5 +36,6 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
+    request.app[BRIDGE].metrics.flush()  # this pass's tallies too (bridge.metrics)
     body = generate_latest(request.app[EXPOSED])
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -95,7 +95,7 @@ def answered(handler: Handler) -> Handler:
             )
         else:
             bridge.inflight += 1
-            metrics.inflight.inc()
+            metrics.request_started()
             try:
                 response = await handler(request)
             except BridgeError as exc:
@@ -111,9 +111,7 @@ def answered(handler: Handler) -> Handler:
                 response = error_response(500, "internal_error", "The bridge failed to handle the event.")
             finally:
                 bridge.inflight -= 1
-                metrics.inflight.dec()
-        metrics.answered(response.status)
-        metrics.request_duration.observe(time.perf_counter() - started)
+        metrics.request_finished(response.status, time.perf_counter() - started)
         return response
 
     return answer

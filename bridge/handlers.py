@@ -38,17 +38,15 @@ async def receive_webhook(request: web.Request) -> web.Response:
     if kind is Kind.VALIDATION:
         return _validation_reply(event, webhook)
 
-    bridge.metrics.received(webhook.name, kind.value)
     occurred_at = event.occurred_at()
-    if occurred_at is not None:
-        bridge.metrics.event_delay.observe(max(received_us / 1e6 - occurred_at.timestamp(), 0.0))
+    delay = None if occurred_at is None else max(received_us / 1e6 - occurred_at.timestamp(), 0.0)
+    bridge.metrics.received(webhook.name, kind.value, delay)
     record = to_record(
         event, kind, webhook=webhook.name, topics=bridge.settings.topics, received_us=received_us
     )
     started = time.perf_counter()
     delivery = await bridge.publisher.publish(record)
-    bridge.metrics.produce_latency.observe(time.perf_counter() - started)
-    bridge.metrics.produced(delivery.topic)
+    bridge.metrics.produced(delivery.topic, time.perf_counter() - started)
     if log.isEnabledFor(logging.DEBUG):
         log.debug(
             "event produced",

@@ -112,6 +112,7 @@ async def serve(settings: Settings, *, reuse_port: bool = False) -> None:
         reloader.cancel()
     await public.cleanup()  # stop accepting, drain, then flush and stop the producer
     await admin.cleanup()
+    bridge.metrics.flush()  # multiprocess mode: the last tallies reach this worker's file
     log.info("stopped")
 
 
