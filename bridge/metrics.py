@@ -20,7 +20,6 @@ import glob
 import os
 import tempfile
 from bisect import bisect_left
-from collections import Counter as Tally
 from collections.abc import Iterable
 from typing import Any
 
@@ -205,12 +204,19 @@ class Metrics:
 def observe_all(histogram: Histogram, values: list[float]) -> None:
     """`histogram.observe(v)` for every v, with one write per bucket touched.
 
-    prometheus-client has no bulk observe, so this reads its Histogram's `_upper_bounds` and
-    writes `_buckets` and `_sum` as `observe` does (the version is pinned, and
-    tests/unit/test_metrics.py checks the exposition equals the one of `observe` calls).
+    prometheus-client has no bulk observe, so for several values this reads its Histogram's
+    `_upper_bounds` and writes `_buckets` and `_sum` as `observe` does (the version is pinned,
+    and tests/unit/test_metrics.py checks the exposition equals the one of `observe` calls).
     """
+    if len(values) == 1:
+        histogram.observe(values[0])
+        return
     bounds = histogram._upper_bounds  # observe() counts v in the first bucket with v <= bound
-    for index, count in Tally(bisect_left(bounds, v) for v in values).items():
+    counts: dict[int, int] = {}
+    for value in values:
+        index = bisect_left(bounds, value)
+        counts[index] = counts.get(index, 0) + 1
+    for index, count in counts.items():
         histogram._buckets[index].inc(count)
     histogram._sum.inc(sum(values))
 
