@@ -21,6 +21,7 @@ from bench.harness import SECRET
 from bridge.app import create_app
 from bridge.kafka import Delivery
 from bridge.records import Record
+from bridge.server import tune_gc
 from bridge.settings import load_settings
 
 
@@ -49,6 +50,8 @@ async def main(port: int, bare_handler: bool) -> None:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port, backlog=1024).start()
+    if not bare_handler:
+        tune_gc()  # as serve() does
     print("instant ready", flush=True)
     await asyncio.Event().wait()
 

@@ -51,6 +51,21 @@ def _limits(settings: Settings) -> dict[str, Any]:
     }
 
 
+def tune_gc() -> None:
+    """The cyclic garbage collector, tuned for a request loop, once serving.
+
+    Measured with `python -m bench`, 4 interleaved rounds each (docs/performance.md):
+    - everything built so far (modules, app, settings) lives as long as the process: frozen, out
+      of the collector's sight, full collections have far less to walk and pause the loop for
+      less (p99 46 ms instead of 63-74 ms);
+    - a request's objects are freed by reference counting as soon as it is answered, so young
+      collections every 700 allocations (the default) mostly walk requests still in flight;
+      every 10,000 is ~10% less CPU per event, and cycles are still collected.
+    """
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
+
+
 async def serve(settings: Settings, *, reuse_port: bool = False) -> None:
     app = create_app(settings)
     bridge = app[BRIDGE]
@@ -82,16 +97,7 @@ async def serve(settings: Settings, *, reuse_port: bool = False) -> None:
         extra={"version": __version__, "pid": os.getpid(), "configuration": settings.masked()},
     )
 
-    # The cyclic garbage collector, tuned for a request loop (measured with `python -m bench`,
-    # 4 interleaved rounds each; docs/performance.md):
-    # - everything built so far (modules, app, settings) lives as long as the process: frozen, out
-    #   of the collector's sight, full collections have far less to walk and pause the loop for
-    #   less (p99 46 ms instead of 63-74 ms);
-    # - a request's objects are freed by reference counting as soon as it is answered, so young
-    #   collections every 700 allocations (the default) mostly walk requests still in flight;
-    #   every 10,000 is ~10% less CPU per event, and cycles are still collected.
-    gc.freeze()
-    gc.set_threshold(10_000, 10, 10)
+    tune_gc()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
