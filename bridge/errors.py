@@ -1,7 +1,7 @@
 """One error hierarchy for every answer that is not a 200.
 
 Each error carries its HTTP status, a stable machine-readable code and one human sentence; the
-middleware in `app.py` renders them as `{"error": code, "message": sentence}`. Messages never
+wrapper in `app.py` (`answered`) renders them as `{"error": code, "message": sentence}`. Messages never
 contain the secret key.
 """
 

@@ -1,7 +1,7 @@
 """The webhook endpoint: read, parse, authenticate, map, publish, reply.
 
 Each step is a pure function from `socketlabs`, `auth` or `records`, or the publisher; anything
-that is not a 200 is raised as a `BridgeError` and rendered by the middleware in `app.py`.
+that is not a 200 is raised as a `BridgeError` and rendered by `answered` in `app.py`.
 """
 
 from __future__ import annotations
