@@ -9,6 +9,8 @@ from urllib.parse import parse_qsl
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bridge.errors import BadRequest
 from bridge.socketlabs import (
@@ -17,6 +19,7 @@ from bridge.socketlabs import (
     TRACKING_TYPES,
     Event,
     Kind,
+    contains_float,
     enum_index,
     parse_body,
 )
@@ -418,6 +421,37 @@ def test_integers_at_and_past_64_bit_edges_are_exact(number: int) -> None:
     event = parse_body(body, "application/json")
     assert event.fields == {"Type": "Queued", "MessageSize": number, "Nested": {"List": [number, 1.5, "x"]}}
     assert type(event.fields["MessageSize"]) is int
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12) | st.sampled_from(
+    ["21:43:58.7138610Z", "[1.5", ", 2e5", '":1.5', "1234567890123456789", "x,-0.0"]
+)
+_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),
+)
+_LAYOUTS = [
+    {"separators": (",", ":")},
+    {"separators": (", ", ": ")},
+    {"indent": 1},
+    {"indent": "\t", "separators": (" ,", " : ")},
+]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.dictionaries(_TEXT, _VALUES, max_size=6), st.sampled_from(_LAYOUTS))
+def test_json_numbers_are_exact_and_floats_are_noticed(value: dict[str, Any], layout: dict[str, Any]) -> None:
+    # The parser skips its float walk when a quick scan of the body finds no float: it must never
+    # miss one (the event id's canonical form depends on it), nor change an integer.
+    body = json.dumps({**value, "Type": "Queued"}, ensure_ascii=False, **layout).encode()
+    event = parse_body(body, "application/json")
+    expected = json.loads(body)
+    assert event.fields == expected
+    assert event.has_float == contains_float(expected)
 
 
 def test_long_digit_strings_parse_the_same() -> None:
