@@ -2,6 +2,8 @@
 
 `create_app` is what `serve` and the tests both call. The admin listener's app (health,
 readiness, metrics) is built from the same shared state by `bridge.admin.create_admin_app`.
+`JsonErrorsRunner` serves an app so that requests refused before they reach it (not HTTP, a
+header line too long) are answered in JSON too.
 """
 
 from __future__ import annotations
@@ -10,9 +12,12 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import orjson
 from aiohttp import web
+from aiohttp.http_exceptions import LineTooLong
+from aiohttp.web_protocol import RequestHandler
 from prometheus_client import CollectorRegistry
 
 from bridge.errors import BridgeError, Unauthorized, Unavailable
@@ -163,3 +168,66 @@ def error_response(status: int, code: str, message: str, headers: object = None)
             if value is not None:
                 response.headers[name] = value
     return response
+
+
+class JsonErrorsRunner(web.AppRunner):
+    """An AppRunner whose connections answer what aiohttp cannot parse as the contract's JSON error.
+
+    aiohttp answers a malformed request (bad request line, a header line past `max_field_size`)
+    with a plain-text 400 and logs it at ERROR with a traceback, before any route or handler
+    runs. Here it is a JSON 400 logged as a refusal, like every other bad request, and counted
+    in `bridge_http_requests_total` when `metrics` is given (the public listener).
+    """
+
+    def __init__(self, app: web.Application, *, metrics: Metrics | None = None, **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self._metrics = metrics
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        server.__class__ = _JsonErrorsServer  # the same server; only the protocol it builds differs
+        server.metrics = self._metrics  # type: ignore[attr-defined]
+        return server
+
+
+class _JsonErrorsServer(web.Server):
+    metrics: Metrics | None = None
+
+    def __call__(self) -> RequestHandler:
+        handler = _JsonErrorsRequestHandler(self, loop=self._loop, **self._kwargs)
+        handler.metrics = self.metrics
+        return handler
+
+
+class _JsonErrorsRequestHandler(RequestHandler):
+    __slots__ = ("metrics",)
+    metrics: Metrics | None
+
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        if request.writer.output_size > 0:  # part of an answer is out: only closing is left
+            return super().handle_error(request, status, exc, message)
+        if status == 500:
+            log.error("unexpected error while handling a request", exc_info=exc)
+            code, sentence = "internal_error", "The bridge failed to handle the request."
+        else:
+            code = _HTTP_CODES.get(status, "bad_request")
+            if isinstance(exc, LineTooLong):
+                sentence = "The request line or a header line is too long (BRIDGE_MAX_HEADER_BYTES)."
+            else:
+                sentence = "The request is not valid HTTP/1.1."
+            # No path: the request line may be what could not be read.
+            log.warning(
+                "request refused",
+                extra={"status": status, "error": code, "reason": sentence, "remote": request.remote},
+            )
+        if self.metrics is not None:
+            self.metrics.http_requests.labels(str(status)).inc()
+        response = error_response(status, code, sentence)
+        response.force_close()  # the parser has lost its place in the stream
+        return response

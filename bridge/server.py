@@ -25,7 +25,7 @@ from aiohttp import web
 
 from bridge import __version__
 from bridge.admin import create_admin_app
-from bridge.app import create_app
+from bridge.app import JsonErrorsRunner, create_app
 from bridge.metrics import MULTIPROC_DIR, mark_worker_dead, prepare_multiprocess_dir
 from bridge.settings import Settings
 from bridge.state import BRIDGE
@@ -69,14 +69,15 @@ def tune_gc() -> None:
 async def serve(settings: Settings, *, reuse_port: bool = False) -> None:
     app = create_app(settings)
     bridge = app[BRIDGE]
-    public = web.AppRunner(
+    public = JsonErrorsRunner(
         app,
+        metrics=bridge.metrics,
         shutdown_timeout=settings.drain_timeout,
         access_log=None,
         handle_signals=False,
         **_limits(settings),
     )
-    admin = web.AppRunner(create_admin_app(bridge), access_log=None, handle_signals=False)
+    admin = JsonErrorsRunner(create_admin_app(bridge), access_log=None, handle_signals=False)
     await public.setup()
     await admin.setup()
     host, port = settings.listen

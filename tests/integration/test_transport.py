@@ -223,8 +223,10 @@ def test_oversized_header_is_refused(plain: RunningBridge) -> None:
         assert _response(sock)[0] == 200
     with _connect(plain) as sock:
         sock.sendall(_head(body, "X-Big: " + "a" * (MAX_HEADER_BYTES * 2)) + body)
-        status, _, _ = _response(sock)
+        status, headers, answer = _response(sock)
     assert status == 400
+    assert headers["content-type"].startswith("application/json")  # as every error body
+    assert json.loads(answer)["error"] == "bad_request"
 
 
 def test_client_sending_headers_slowly_is_cut_off(plain: RunningBridge) -> None:
