@@ -109,8 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.workers > 1:
             passthrough = ["serve"] + (["--config", args.config] if args.config else [])
             return run_workers(passthrough, args.workers)
-        run(settings, reuse_port=os.environ.get("BRIDGE_WORKER") == "1")
-        return 0
+        return run(settings, reuse_port=os.environ.get("BRIDGE_WORKER") == "1")
     if args.command == "topics":
         from bridge.tools.topics import run_topics_create
 

@@ -174,6 +174,9 @@ class KafkaPublisher:
             try:
                 await producer.start()
                 self._producer = producer
+            except asyncio.CancelledError:  # shutdown while connecting: close what start() opened
+                await producer.stop()
+                raise
             except KafkaError as exc:
                 await producer.stop()
                 cause = await connection_problem(self._settings) or type(exc).__name__

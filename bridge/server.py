@@ -66,6 +66,18 @@ def tune_gc() -> None:
     gc.set_threshold(10_000, 10, 10)
 
 
+class CannotListen(Exception):
+    """A listener's address is taken or not on this host: the sentence to log before exiting."""
+
+
+async def _listen(runner: web.AppRunner, host: str, port: int, **options: Any) -> None:
+    try:
+        await web.TCPSite(runner, host, port, **options).start()
+    except OSError as exc:
+        reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+        raise CannotListen(f"cannot listen on {host}:{port}: {reason}") from None
+
+
 async def serve(settings: Settings, *, reuse_port: bool = False) -> None:
     app = create_app(settings)
     bridge = app[BRIDGE]
@@ -83,16 +95,15 @@ async def serve(settings: Settings, *, reuse_port: bool = False) -> None:
     host, port = settings.listen
     admin_host, admin_port = settings.admin_listen
     certificate = server_certificate(settings)
-    await web.TCPSite(
-        public,
-        host,
-        port,
-        ssl_context=certificate.context if certificate else None,
-        reuse_port=reuse_port,
-        backlog=1024,
-    ).start()
+    try:
+        tls = certificate.context if certificate else None
+        await _listen(public, host, port, ssl_context=tls, reuse_port=reuse_port, backlog=1024)
+        await _listen(admin, admin_host, admin_port, reuse_port=reuse_port)
+    except CannotListen:
+        await public.cleanup()  # the producer may have started: stop it cleanly
+        await admin.cleanup()
+        raise
     reloader = asyncio.create_task(certificate.watch(settings.tls_reload_interval)) if certificate else None
-    await web.TCPSite(admin, admin_host, admin_port, reuse_port=reuse_port).start()
     log.info(
         "socketlabs-kafka-bridge started",
         extra={"version": __version__, "pid": os.getpid(), "configuration": settings.masked()},
@@ -123,7 +134,8 @@ async def serve(settings: Settings, *, reuse_port: bool = False) -> None:
     log.info("stopped")
 
 
-def run(settings: Settings, *, reuse_port: bool = False) -> None:
+def run(settings: Settings, *, reuse_port: bool = False) -> int:
+    """Serve until a signal; the exit code (1 when a listener cannot be opened)."""
     if not reuse_port and os.environ.get(MULTIPROC_DIR):
         # One process, yet multiprocess mode chosen (e.g. a volume that outlives a container
         # restart): nobody else will clear the last run's values, so this process does.
@@ -135,48 +147,90 @@ def run(settings: Settings, *, reuse_port: bool = False) -> None:
     except ImportError:  # uvloop is not built for every platform
         loop_factory = None
     with asyncio.Runner(loop_factory=loop_factory) as runner:
-        runner.run(serve(settings, reuse_port=reuse_port))
+        try:
+            runner.run(serve(settings, reuse_port=reuse_port))
+        except CannotListen as exc:
+            log.error(str(exc))
+            return 1
+    return 0
+
+
+# A worker that dies on its own is started again; one that dies this soon after starting, this
+# many times in a row, is failing at start (port taken, broken environment): the whole process
+# then stops, so that the orchestrator sees the failure instead of a loop of restarts.
+QUICK_EXIT_SECONDS = 10.0
+QUICK_EXITS_TO_GIVE_UP = 5
 
 
 def run_workers(argv: list[str], workers: int) -> int:
     """Run `workers` processes of `serve` sharing the ports (SO_REUSEPORT); forward signals.
 
     The workers share a metrics directory (prometheus-client multiprocess mode), so `/metrics`
-    on whichever worker a scrape reaches counts every worker's events.
+    on whichever worker a scrape reaches counts every worker's events. A worker that exits on its
+    own is replaced, after a pause that doubles (1 s up to 30 s) while replacements keep dying
+    within `QUICK_EXIT_SECONDS`.
     """
     metrics_dir, owned = prepare_multiprocess_dir()
     env = dict(os.environ, BRIDGE_WORKER="1", **{MULTIPROC_DIR: metrics_dir})
     command = [sys.executable, "-m", "bridge", *argv, "--workers", "1"]
-    children: list[subprocess.Popen[bytes]] = []
+    running: dict[subprocess.Popen[bytes], float] = {}  # worker -> when it started (monotonic)
     stopping = False
+    failure = 0  # the exit code of the last worker that gave up, when the parent gives up
+
+    def start() -> subprocess.Popen[bytes]:
+        child = subprocess.Popen(command, env=env)
+        running[child] = time.monotonic()
+        return child
 
     def forward(signum: int, _frame: object) -> None:
         nonlocal stopping
         stopping = True
-        for child in children:
+        for child in running:
             if child.poll() is None:
                 child.send_signal(signum)
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    while len(children) < workers and not stopping:  # a signal now stops the ones started
-        children.append(subprocess.Popen(command, env=env))
-    log.info("workers started", extra={"workers": [c.pid for c in children], "metrics_dir": metrics_dir})
-    codes: dict[int, int] = {}
+    while len(running) < workers and not stopping:  # a signal now stops the ones started
+        start()
+    log.info("workers started", extra={"workers": [c.pid for c in running], "metrics_dir": metrics_dir})
+    codes: list[int] = []
+    quick_exits, restart_at = 0, 0.0  # restart_at: when to replace the workers gone (0: none gone)
     try:
-        while len(codes) < len(children):
-            for child in children:
+        while running or (restart_at and not stopping):
+            for child, started in list(running.items()):
                 code = child.poll()
-                if code is None or child.pid in codes:
+                if code is None:
                     continue
-                codes[child.pid] = code
+                del running[child]
+                codes.append(code)
                 mark_worker_dead(child.pid, metrics_dir)
-                if not stopping:
-                    log.error("a worker exited on its own", extra={"pid": child.pid, "exit_code": code})
+                if stopping:
+                    continue
+                lived = time.monotonic() - started
+                log.error(
+                    "a worker exited on its own",
+                    extra={"pid": child.pid, "exit_code": code, "seconds_up": round(lived, 1)},
+                )
+                quick_exits = quick_exits + 1 if lived < QUICK_EXIT_SECONDS else 0
+                if quick_exits >= QUICK_EXITS_TO_GIVE_UP:
+                    log.error(
+                        "workers keep exiting right after starting; stopping",
+                        extra={"exits": quick_exits, "within_seconds": QUICK_EXIT_SECONDS},
+                    )
+                    failure = code if code > 0 else 1
+                    forward(signal.SIGTERM, None)
+                    break
+                pause = min(2.0 ** (quick_exits - 1), 30.0) if quick_exits else 0.0  # 1, 2, 4 ... s
+                restart_at = restart_at or time.monotonic() + pause
+            if restart_at and not stopping and time.monotonic() >= restart_at:
+                restart_at = 0.0
+                while len(running) < workers:
+                    log.warning("worker restarted", extra={"pid": start().pid})
             time.sleep(0.2)  # polling: a worker's exit need not be noticed to the millisecond
     finally:
         if owned:
             shutil.rmtree(metrics_dir, ignore_errors=True)
-    if not stopping:
-        return max(codes.values(), default=0)
-    return max((c for c in codes.values() if c > 0), default=0)
+    if failure:
+        return failure
+    return max((c for c in codes if c > 0), default=0)

@@ -92,6 +92,20 @@ def posted(workers: Workers) -> int:
     return PRODUCED + EXTRA
 
 
+async def post_delivered(workers: Workers, count: int, tag: str) -> None:
+    """`count` Delivered events, each on a new connection, which SO_REUSEPORT hands to either worker."""
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session:
+        for i in range(count):
+            event = {
+                "Type": "Delivered",
+                "SecretKey": SAMPLE_SECRET,
+                "MessageId": f"{tag}-{i}",
+                "ServerId": 1,
+            }
+            async with session.post(workers.url + "/webhook", json=event) as response:
+                assert response.status == 200, await response.text()
+
+
 async def post_everything(workers: Workers) -> None:
     # force_close: a new connection per post, which SO_REUSEPORT hands to either worker.
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session:
@@ -100,10 +114,8 @@ async def post_everything(workers: Workers) -> None:
             headers = {"Content-Type": content_type}
             async with session.post(workers.url + "/webhook", data=body, headers=headers) as response:
                 assert response.status == 200, await response.text()
-        for i in range(EXTRA):
-            event = {"Type": "Delivered", "SecretKey": SAMPLE_SECRET, "MessageId": f"w-{i}", "ServerId": 1}
-            async with session.post(workers.url + "/webhook", json=event) as response:
-                assert response.status == 200, await response.text()
+    await post_delivered(workers, EXTRA, "w")
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session:
         for event in ({"Type": "Delivered", "SecretKey": "wrong"}, {"Type": "Delivered"}):
             async with session.post(workers.url + "/webhook", json=event) as response:
                 assert response.status == 401
@@ -201,7 +213,8 @@ def test_metrics_are_never_on_the_public_listener(workers: Workers) -> None:
 
 def test_a_dead_workers_counts_stay_and_its_live_gauges_go(workers: Workers, posted: int) -> None:
     """Last in this module: it kills a worker. Its counts must stay in the totals (counters never
-    go backwards), while its in-flight and readiness gauges must stop counting."""
+    go backwards), while its in-flight and readiness gauges must stop counting. The parent starts
+    a worker in its place, which serves and counts like the others."""
     victim = workers.pids[1]
     os.kill(victim, signal.SIGKILL)
     wait_for(
@@ -212,6 +225,23 @@ def test_a_dead_workers_counts_stay_and_its_live_gauges_go(workers: Workers, pos
     assert os.path.exists(os.path.join(workers.metrics_dir, f"counter_{victim}.db"))
     _, text = get(workers.admin_url + "/metrics")
     assert metric(text, "bridge_events_produced_total") == posted
-    assert metric(text, "bridge_kafka_ready") == 1
     died = [e for e in json_lines(log_lines(workers.log)) if e["message"] == "a worker exited on its own"]
     assert [(e["level"], e["pid"], e["exit_code"]) for e in died] == [("ERROR", victim, -9)]
+
+    [replacement] = wait_for(
+        lambda: [e["pid"] for e in json_lines(log_lines(workers.log)) if e["message"] == "worker restarted"],
+        10,
+        "the parent starting a worker in the dead one's place",
+    )
+    assert replacement not in workers.pids
+    wait_for(
+        lambda: per_worker(workers.metrics_dir, replacement, "gauge_livemin", "bridge_kafka_ready") == 1,
+        30,
+        "the new worker ready",
+    )
+    _, text = get(workers.admin_url + "/metrics")
+    assert metric(text, "bridge_kafka_ready") == 1
+    asyncio.run(post_delivered(workers, EXTRA, "r"))
+    _, text = get(workers.admin_url + "/metrics")
+    assert metric(text, "bridge_events_produced_total") == posted + EXTRA
+    assert per_worker(workers.metrics_dir, replacement, "counter", "bridge_events_produced_total") > 0
