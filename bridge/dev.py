@@ -79,8 +79,7 @@ def run_dev(port: int = 8080, admin_port: int = 9090) -> int:
             flush=True,
         )
         configure_logging(settings.log_level, settings.log_format, settings.mask_emails)
-        run(settings)
-        return 0
+        return run(settings)  # 1 when port or admin port is taken: the logged sentence says which
     finally:
         kafka.stop()
 
