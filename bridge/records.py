@@ -1,8 +1,8 @@
 """Turning an authenticated event into the Kafka record the contract describes.
 
-Pure: no aiohttp, no aiokafka. The value is the event exactly as received minus `SecretKey`; the
-`event-id` header hashes the canonical form of that value, so a SocketLabs retry of the same
-event carries the same id and consumers can deduplicate on it.
+Pure: no aiohttp, no aiokafka. The value is the event exactly as received minus `SecretKey` (at
+any depth); the `event-id` header hashes the canonical form of that value, so a SocketLabs retry
+of the same event carries the same id and consumers can deduplicate on it.
 """
 
 from __future__ import annotations
@@ -43,6 +43,9 @@ def to_record(
     it is both the `received-at` header and the record timestamp (its milliseconds)."""
     fields = event.without_secret_key()
     value = dump_json(fields)
+    if b'"secretkey":' in value.lower():  # a SecretKey below the top level (written compact, so exact)
+        fields = _without_nested_secret_keys(fields)
+        value = dump_json(fields)
     event_id = hashlib.sha256(canonical_json(fields, has_float=event.has_float)).hexdigest()
     headers = [
         ("event-type", kind.value.encode()),
@@ -63,6 +66,16 @@ def to_record(
         timestamp_ms=received_us // 1000,
         event_id=event_id,
     )
+
+
+def _without_nested_secret_keys(value: Any) -> Any:
+    """`value` minus every `SecretKey` (any casing) at any depth: a sender that copies the event,
+    secret included, into its own data must not put the secret into Kafka either."""
+    if isinstance(value, dict):
+        return {k: _without_nested_secret_keys(v) for k, v in value.items() if k.lower() != "secretkey"}
+    if isinstance(value, list):
+        return [_without_nested_secret_keys(v) for v in value]
+    return value
 
 
 def dump_json(fields: dict[str, Any], option: int = 0) -> bytes:

@@ -173,6 +173,33 @@ def test_secret_removed_in_any_casing(casing: str, all_topics: dict[Kind, str]) 
     assert all(b"top-secret-value" not in v for _, v in record.headers)
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"Copy": {"SecretKey": "top-secret-value", "Type": "Failed"}},
+        {"Meta": [{"Key": "k", "Value": "v"}, {"secretKEY": "top-secret-value"}]},
+        [{"SECRETKEY": "top-secret-value"}],
+    ],
+)
+def test_secret_removed_at_any_depth(data: Any, all_topics: dict[Kind, str]) -> None:
+    body = orjson.dumps({"Type": "Failed", "SecretKey": "top-secret-value", "MessageId": "m", "Data": data})
+    event = parse_body(body, "application/json")
+    record = to_record(event, event.kind, webhook="w", topics=all_topics, received_us=0)
+    assert b"top-secret-value" not in record.value
+    value = json.loads(record.value)
+    assert value["MessageId"] == "m"
+    assert "secretkey" not in json.dumps(value).lower()
+    assert headers_of(record)["event-id"] == hashlib.sha256(canonical_json(value)).hexdigest()
+
+
+def test_secret_key_words_inside_a_text_are_kept(all_topics: dict[Kind, str]) -> None:
+    text = 'the "SecretKey": field'
+    body = orjson.dumps({"Type": "Failed", "SecretKey": "s", "Reason": text, "Data": {"Note": "secretkey"}})
+    event = parse_body(body, "application/json")
+    record = to_record(event, event.kind, webhook="w", topics=all_topics, received_us=0)
+    assert json.loads(record.value) == {"Type": "Failed", "Reason": text, "Data": {"Note": "secretkey"}}
+
+
 def test_same_event_with_another_secret_has_the_same_id(all_topics: dict[Kind, str]) -> None:
     base = json.loads(read_sample("delivered.json"))
     first = record_of(orjson.dumps(base), "application/json", all_topics)
