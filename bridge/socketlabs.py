@@ -11,7 +11,6 @@ import email.utils
 import enum
 import json
 import math
-import re
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -192,14 +191,6 @@ def _parse_json_object(body: bytes) -> tuple[dict[str, Any], bool]:
     return fields, has_float
 
 
-# Where a number can start in JSON (after a key's colon, a comma or a bracket), one that is a float
-# (a fraction or an exponent) or an integer of 19 digits or more (which orjson may read as a float).
-# Text inside strings can match too, which only costs the walk below; no float escapes it. 0.7 µs
-# for a 1 KB event, against 3.8 for walking the parsed event (every event has a DateTime, whose
-# "21:43:58.71" a plain digit-dot search would always find).
-_MAYBE_FLOAT = re.compile(rb'(?:"[ \t\r\n]*:|[,\[])[ \t\r\n]*-?[0-9]+(?:[.eE]|[0-9]{18})')
-
-
 def _loads(body: bytes) -> tuple[Any, bool]:
     """orjson first: ten times faster than the standard parser, and SocketLabs events hold no float.
 
@@ -209,7 +200,7 @@ def _loads(body: bytes) -> tuple[Any, bool]:
     """
     try:
         fields = orjson.loads(body)
-        if _MAYBE_FLOAT.search(body) is None or not contains_float(fields):
+        if not contains_float(fields):
             return fields, False
     except orjson.JSONDecodeError:
         pass
