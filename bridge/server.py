@@ -26,6 +26,7 @@ from aiohttp import web
 from bridge import __version__
 from bridge.admin import create_admin_app
 from bridge.app import JsonErrorsRunner, create_app
+from bridge.listener import EagerAcceptSite
 from bridge.metrics import MULTIPROC_DIR, mark_worker_dead, prepare_multiprocess_dir
 from bridge.settings import Settings
 from bridge.state import BRIDGE
@@ -70,9 +71,9 @@ class CannotListen(Exception):
     """A listener's address is taken or not on this host: the sentence to log before exiting."""
 
 
-async def _listen(runner: web.AppRunner, host: str, port: int, **options: Any) -> None:
+async def _listen(site: web.BaseSite, host: str, port: int) -> None:
     try:
-        await web.TCPSite(runner, host, port, **options).start()
+        await site.start()
     except OSError as exc:
         reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
         raise CannotListen(f"cannot listen on {host}:{port}: {reason}") from None
@@ -97,8 +98,14 @@ async def serve(settings: Settings, *, reuse_port: bool = False) -> None:
     certificate = server_certificate(settings)
     try:
         tls = certificate.context if certificate else None
-        await _listen(public, host, port, ssl_context=tls, reuse_port=reuse_port, backlog=1024)
-        await _listen(admin, admin_host, admin_port, reuse_port=reuse_port)
+        # The public site accepts bursts of connections at once (bridge/listener.py); the admin
+        # listener, a few probes and scrapes, does not need to.
+        public_site = EagerAcceptSite(
+            public, host, port, ssl_context=tls, reuse_port=reuse_port, backlog=1024
+        )
+        admin_site = web.TCPSite(admin, admin_host, admin_port, reuse_port=reuse_port)
+        await _listen(public_site, host, port)
+        await _listen(admin_site, admin_host, admin_port)
     except CannotListen:
         await public.cleanup()  # the producer may have started: stop it cleanly
         await admin.cleanup()
