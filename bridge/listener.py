@@ -20,6 +20,7 @@ from aiohttp import web
 
 log = logging.getLogger(__name__)
 SSL_HANDSHAKE_TIMEOUT = 60.0  # seconds, asyncio's and aiohttp's default
+ACCEPT_RETRY_DELAY = 1.0  # seconds without accepting after a failed accept (asyncio's own pause)
 
 
 class EagerAcceptSite(web.BaseSite):
@@ -91,13 +92,21 @@ class EagerAcceptSite(web.BaseSite):
                 return  # the queue is empty
             except ConnectionAbortedError:
                 continue  # the client gave up while queued
-            except OSError as exc:  # e.g. out of file descriptors: the next readiness retries
+            except OSError as exc:
+                # Out of file descriptors or memory. The socket stays readable, so retrying at
+                # once would spin the loop: pause accepting for a while, as asyncio's loop does.
                 log.warning("cannot accept a connection", extra={"reason": str(exc)})
+                loop.remove_reader(listening.fileno())
+                loop.call_later(ACCEPT_RETRY_DELAY, self._resume, loop, listening)
                 return
             connection.setblocking(False)
             task = loop.create_task(self._connect(loop, connection))
             self._connecting.add(task)  # a reference, so the task is not collected mid-way
             task.add_done_callback(self._connecting.discard)
+
+    def _resume(self, loop: asyncio.AbstractEventLoop, listening: socket.socket) -> None:
+        if listening in self._sockets:  # not stopped meanwhile
+            loop.add_reader(listening.fileno(), self._accept_all, loop, listening)
 
     async def _connect(self, loop: asyncio.AbstractEventLoop, connection: socket.socket) -> None:
         server = self._runner.server

@@ -75,7 +75,10 @@ async def _listen(site: web.BaseSite, host: str, port: int) -> None:
     try:
         await site.start()
     except OSError as exc:
-        reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+        # os.strerror: uvloop's own message repeats the address; a name that does not resolve
+        # (socket.gaierror) has a negative errno and its own strerror.
+        reason = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else exc.strerror or str(exc)
+        reason = reason.lower()
         raise CannotListen(f"cannot listen on {host}:{port}: {reason}") from None
 
 

@@ -8,12 +8,14 @@ on the running bridge, tests/integration/test_transport.py and test_logs_and_shu
 from __future__ import annotations
 
 import asyncio
+import errno
 import socket
 
 import pytest
 import uvloop
 from aiohttp import web
 
+from bridge import listener
 from bridge.listener import EagerAcceptSite
 from tests.integration.bridge_process import free_port
 
@@ -59,3 +61,41 @@ def test_uvloop_alone_accepts_one_connection_per_pass() -> None:
     # Why EagerAcceptSite exists. Should uvloop accept greedily again one day, this fails and the
     # site can go.
     assert uvloop.run(connected_after_a_burst(web.TCPSite)) <= PASSES
+
+
+async def test_a_failed_accept_pauses_accepting_instead_of_spinning(monkeypatch, caplog) -> None:
+    # EMFILE leaves the listening socket readable: retrying at once would spin the loop.
+    monkeypatch.setattr(listener, "ACCEPT_RETRY_DELAY", 0.2)
+    original_accept = socket.socket.accept
+    failures: list[int] = []
+
+    def accept_failing_once(self: socket.socket) -> tuple[socket.socket, object]:
+        if self.type == socket.SOCK_STREAM and not failures:
+            failures.append(1)
+            raise OSError(errno.EMFILE, "Too many open files")
+        return original_accept(self)
+
+    monkeypatch.setattr(socket.socket, "accept", accept_failing_once)
+
+    async def ok(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/", ok)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    site = EagerAcceptSite(runner, "127.0.0.1", port)
+    await site.start()
+    try:
+        started = asyncio.get_running_loop().time()
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer = await asyncio.wait_for(reader.read(), 10)
+        writer.close()
+        assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"ok")
+        assert asyncio.get_running_loop().time() - started >= 0.2  # served after the pause
+        assert failures == [1]
+        assert [r.getMessage() for r in caplog.records].count("cannot accept a connection") == 1
+    finally:
+        await runner.cleanup()

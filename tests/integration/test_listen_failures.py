@@ -46,3 +46,21 @@ def test_workers_that_keep_failing_at_start_stop_the_parent() -> None:
     assert messages.count("a worker exited on its own") == 5
     assert messages.count("worker restarted") >= 2
     assert "workers keep exiting right after starting; stopping" in messages
+
+
+def test_a_listen_host_that_does_not_resolve_is_one_sentence() -> None:
+    bridge = RunningBridge("127.0.0.1:9", BRIDGE_LISTEN="nosuchhost.invalid:8080")
+    bridge.start()
+    assert bridge.process is not None
+    assert bridge.process.wait(timeout=90) == 1
+    bridge.log.seek(0)
+    output = bridge.log.read().decode()
+    assert "Traceback" not in output
+    errors = [
+        e["message"]
+        for e in map(json.loads, output.splitlines())
+        if e["level"] == "ERROR" and e["logger"].startswith("bridge")
+    ]
+    # "name or service not known", or "temporary failure in name resolution" without a resolver
+    [error] = errors
+    assert error.startswith("cannot listen on nosuchhost.invalid:8080: ") and "errno" not in error
