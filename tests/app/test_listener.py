@@ -23,12 +23,12 @@ BURST = 50
 PASSES = 10
 
 
-async def connected_after_a_burst(site_class: type[web.BaseSite]) -> int:
-    """How many of BURST waiting connections the server has taken after PASSES loop passes."""
+async def ok(request: web.Request) -> web.Response:
+    return web.Response(text="ok")
 
-    async def ok(request: web.Request) -> web.Response:
-        return web.Response(text="ok")
 
+async def serving(site_class: type[web.BaseSite]) -> tuple[web.AppRunner, web.BaseSite, int]:
+    """An app answering "ok" on GET /, started on a `site_class` site at a free port."""
     app = web.Application()
     app.router.add_get("/", ok)
     runner = web.AppRunner(app)
@@ -36,6 +36,12 @@ async def connected_after_a_burst(site_class: type[web.BaseSite]) -> int:
     port = free_port()
     site = site_class(runner, "127.0.0.1", port)  # type: ignore[call-arg]
     await site.start()
+    return runner, site, port
+
+
+async def connected_after_a_burst(site_class: type[web.BaseSite]) -> int:
+    """How many of BURST waiting connections the server has taken after PASSES loop passes."""
+    runner, site, port = await serving(site_class)
     # Blocking connects: the kernel completes them into the accept queue while the loop waits here.
     clients = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(BURST)]
     try:
@@ -76,17 +82,7 @@ async def test_a_failed_accept_pauses_accepting_instead_of_spinning(monkeypatch,
         return original_accept(self)
 
     monkeypatch.setattr(socket.socket, "accept", accept_failing_once)
-
-    async def ok(request: web.Request) -> web.Response:
-        return web.Response(text="ok")
-
-    app = web.Application()
-    app.router.add_get("/", ok)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    site = EagerAcceptSite(runner, "127.0.0.1", port)
-    await site.start()
+    runner, _, port = await serving(EagerAcceptSite)
     try:
         started = asyncio.get_running_loop().time()
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
