@@ -16,7 +16,7 @@ import sys
 import orjson
 
 from bridge.errors import BridgeError
-from bridge.kafka import create_topics
+from bridge.kafka_topics import REFUSED, create_topics, refusal
 from bridge.localkafka import LocalKafka, LocalKafkaError
 from bridge.logs import configure_logging
 from bridge.samples import sample_event
@@ -57,9 +57,13 @@ def run_dev(port: int = 8080, admin_port: int = 9090) -> int:
                 print(f"socketlabs-bridge: {problem}", file=sys.stderr)
             return 2
         try:
-            asyncio.run(create_topics(settings, partitions=1, replication_factor=1))
+            outcomes = asyncio.run(create_topics(settings, partitions=1, replication_factor=1))
         except BridgeError as exc:
             print(f"socketlabs-bridge: {exc.message}", file=sys.stderr)
+            return 1
+        for outcome in (o for o in outcomes if o.outcome == REFUSED):
+            print(f"socketlabs-bridge: {refusal(outcome)}", file=sys.stderr)
+        if any(o.outcome == REFUSED for o in outcomes):
             return 1
         body = orjson.dumps(sample_event("delivered", secret)).decode()
         command = _own_command()

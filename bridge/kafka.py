@@ -1,4 +1,5 @@
-"""The only module that imports aiokafka: a publisher that awaits the broker's acknowledgement.
+"""With `kafka_topics` (topic creation), the only module that imports aiokafka: a publisher that
+awaits the broker's acknowledgement.
 
 The producer is created once per process and started in the background, so the bridge comes up
 (not ready) while Kafka is still unreachable and connects as soon as it can. Every Kafka failure
@@ -16,12 +17,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.conn import create_conn
 from aiokafka.errors import (
     KafkaError,
     SaslAuthenticationFailed,
-    TopicAlreadyExistsError,
     UnknownTopicOrPartitionError,
 )
 from aiokafka.helpers import create_ssl_context
@@ -239,43 +238,6 @@ async def connection_problem(settings: Settings) -> str | None:
         except (KafkaError, OSError, TimeoutError) as exc:
             problems.append(f"{server}: {type(exc).__name__}")
     return f"unreachable: {', '.join(problems)}" if problems else None
-
-
-async def create_topics(
-    settings: Settings, partitions: int, replication_factor: int, retention_ms: int | None = None
-) -> list[str]:
-    """Create every event topic that does not exist yet; return the names created.
-
-    Existing topics are left exactly as they are (their retention too), so running it twice is safe.
-    """
-    configs = {"retention.ms": str(retention_ms)} if retention_ms is not None else {}
-    admin = AIOKafkaAdminClient(**client_options(settings))
-    try:
-        await admin.start()
-        existing = set(await admin.list_topics())
-        wanted = [t for t in settings.topics.values() if t not in existing]
-        if wanted:
-            with contextlib.suppress(TopicAlreadyExistsError):  # a concurrent run won the race
-                await admin.create_topics(
-                    [
-                        NewTopic(
-                            t,
-                            num_partitions=partitions,
-                            replication_factor=replication_factor,
-                            topic_configs=configs,
-                        )
-                        for t in wanted
-                    ]
-                )
-        return wanted
-    except KafkaError as exc:
-        servers = ",".join(settings.kafka_bootstrap_servers)
-        detail = f"{type(exc).__name__}: {exc}" if not exc.retriable else type(exc).__name__
-        raise Unavailable(
-            f"Cannot create topics on Kafka at {servers} ({detail}).", reason="unavailable"
-        ) from None
-    finally:
-        await admin.close()
 
 
 @dataclass(frozen=True, slots=True)

@@ -536,6 +536,8 @@ def _topics(overrides: Any, prefix: str, problems: list[str]) -> dict[Kind, str]
             problems.append(f"topics.{name}: unknown event kind; the kinds are {valid}.")
         elif not isinstance(topic, str) or not re.match(r"^[A-Za-z0-9._-]{1,249}$", topic):
             problems.append(f"topics.{name} must be a valid Kafka topic name, not {topic!r}.")
+        elif topic in (".", ".."):  # Kafka refuses these two names (INVALID_TOPIC_EXCEPTION)
+            problems.append(f"topics.{name} cannot be {topic!r}: Kafka refuses '.' and '..' as topic names.")
         else:
             topics[Kind(name)] = topic
     return topics

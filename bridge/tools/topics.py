@@ -7,7 +7,7 @@ import sys
 from typing import TextIO
 
 from bridge.errors import BridgeError
-from bridge.kafka import create_topics
+from bridge.kafka_topics import CREATED, REFUSED, TopicOutcome, create_topics, refusal
 from bridge.settings import Settings
 from bridge.tools import quiet_kafka_logs
 
@@ -21,11 +21,12 @@ def run_topics_create(
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
+    """Exit 0 when every topic exists afterwards, 1 when Kafka refused one (or cannot be reached)."""
     # Looked up at call time, not import time, so a redirected sys.stdout/stderr is honoured.
     out, err = out or sys.stdout, err or sys.stderr
     quiet_kafka_logs()
     try:
-        created = asyncio.run(create_topics(settings, partitions, replication_factor, retention_ms))
+        outcomes = asyncio.run(create_topics(settings, partitions, replication_factor, retention_ms))
     except BridgeError as exc:
         print(f"socketlabs-bridge: {exc.message}", file=err)
         return 1
@@ -33,10 +34,36 @@ def run_topics_create(
         f"created ({partitions} partitions, replication factor {replication_factor}, "
         f"retention {describe_retention(retention_ms)})"
     )
-    for topic in settings.topics.values():
-        # An existing topic keeps its own partitions and retention: say so rather than imply a change.
-        out.write(f"{topic}: {made if topic in created else 'exists (left unchanged)'}\n")
-    return 0
+    for outcome in outcomes:
+        if outcome.outcome == REFUSED:
+            print(f"socketlabs-bridge: {refusal(outcome)}", file=err)
+        else:
+            line = (
+                made
+                if outcome.outcome == CREATED
+                else describe_existing(outcome, partitions, replication_factor)
+            )
+            out.write(f"{outcome.topic}: {line}\n")
+    return 1 if any(o.outcome == REFUSED for o in outcomes) else 0
+
+
+def describe_existing(outcome: TopicOutcome, partitions: int, replication_factor: int) -> str:
+    """An existing topic keeps its own settings: say so, and say when they fall short of the ask."""
+    short = []
+    if 0 < outcome.partitions < partitions:
+        # More partitions would send a MessageId to another partition (docs/consuming.md).
+        short.append(f"{plural(outcome.partitions, 'partition')}, fewer than the {partitions} asked")
+    if 0 < outcome.replication_factor < replication_factor:
+        short.append(
+            f"replication factor {outcome.replication_factor}, less than the {replication_factor} asked"
+        )
+    if short:
+        return f"exists with {' and '.join(short)} (left unchanged)"
+    return "exists (left unchanged)"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def describe_retention(retention_ms: int | None) -> str:

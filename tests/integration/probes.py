@@ -14,7 +14,7 @@ from typing import TypeVar
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bridge.kafka import create_topics
+from bridge.kafka_topics import CREATED, REFUSED, create_topics
 from bridge.settings import load_settings
 
 T = TypeVar("T")
@@ -82,5 +82,8 @@ def json_lines(lines: list[str]) -> list[dict]:
 
 async def create_bridge_topics(env: dict[str, str]) -> list[str]:
     """What `topics create` does for a bridge with this environment, without a process start
-    (a Python start with aiokafka costs seconds on a loaded machine; the CLI has its own tests)."""
-    return await create_topics(load_settings(environ=env), partitions=1, replication_factor=1)
+    (a Python start with aiokafka costs seconds on a loaded machine; the CLI has its own tests).
+    Returns the topics created; fails the test if Kafka refused one."""
+    outcomes = await create_topics(load_settings(environ=env), partitions=1, replication_factor=1)
+    assert all(o.outcome != REFUSED for o in outcomes), outcomes
+    return [o.topic for o in outcomes if o.outcome == CREATED]
