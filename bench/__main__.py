@@ -35,7 +35,7 @@ from bench.harness import (
     write_templates,
     wrk,
 )
-from bridge.localkafka import LocalKafka
+from bridge.tools.localkafka import LocalKafka
 
 SCENARIOS = {
     "baseline": Target("baseline", "baseline"),

@@ -26,9 +26,9 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from bridge.localkafka import free_ports
-from bridge.samples import SAMPLE_KINDS, sample_event
-from bridge.socketlabs import EVENT_KINDS
+from bridge.core.events import EVENT_KINDS
+from bridge.tools.localkafka import free_ports
+from bridge.tools.samples import SAMPLE_KINDS, sample_event
 
 HERE = Path(__file__).resolve().parent
 SECRET = "bench-secret-key-0123456789"

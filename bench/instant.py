@@ -18,11 +18,11 @@ import uvloop
 from aiohttp import web
 
 from bench.harness import SECRET
-from bridge.app import create_app
-from bridge.kafka import Delivery
-from bridge.records import Record
-from bridge.server import tune_gc
-from bridge.settings import load_settings
+from bridge.core.records import Record
+from bridge.core.settings import load_settings
+from bridge.http.app import create_app
+from bridge.kafka.client import Delivery
+from bridge.process.server import tune_gc
 
 
 class InstantPublisher:

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 import orjson
 
 from bridge import __version__
-from bridge.settings import ConfigError, Settings, load_settings
-from bridge.socketlabs_cli import add_parser as add_socketlabs_parser
-from bridge.tools import args as tool_args
-from bridge.tools.cli import TOOL_COMMANDS, add_tool_parsers, run_tool
+from bridge.cli import args as tool_args
+from bridge.cli.socketlabs import add_parser as add_socketlabs_parser
+from bridge.cli.tools import TOOL_COMMANDS, add_tool_parsers, run_tool
+from bridge.core.settings import ConfigError, Settings, load_settings
 
 PROG = "socketlabs-bridge"
 
@@ -102,8 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "serve":
         settings = _settings(args.config)
-        from bridge.logs import configure_logging
-        from bridge.server import run, run_workers
+        from bridge.process.server import run, run_workers
+        from bridge.telemetry.logs import configure_logging
 
         configure_logging(settings.log_level, settings.log_format, settings.mask_emails)
         if args.workers > 1:
@@ -118,11 +118,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in TOOL_COMMANDS:
         return run_tool(args, _settings)
     if args.command == "dev":
-        from bridge.dev import run_dev
+        from bridge.tools.dev import run_dev
 
         return run_dev(port=args.port, admin_port=args.admin_port)
     if args.command == "socketlabs":
-        from bridge.socketlabs_cli import run as run_socketlabs
+        from bridge.cli.socketlabs import run as run_socketlabs
 
         return run_socketlabs(args)
     return 2

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bridge.errors import Unavailable
-from bridge.kafka import Delivery
-from bridge.records import Record
+from bridge.core.errors import Unavailable
+from bridge.core.records import Record
+from bridge.kafka.client import Delivery
 
 SAMPLES = Path(__file__).parent / "samples"
 SAMPLE_SECRET = "sample-secret-Qw7Rt2Yp9Lk4"

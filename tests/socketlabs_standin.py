@@ -5,7 +5,7 @@ webhook; the perform-test answer previews the notification under `data`) and, li
 then really posts that notification, with the webhook's secret key, to the webhook's endpoint:
 a running bridge. The generate-secret-key and webhook answers are undocumented; the shapes here
 (`{"data": {"secretKey": ...}}`, `{"data": {...webhook...}}`) are assumptions, see
-bridge/socketlabs_api.py.
+bridge/cli/socketlabs_api.py.
 """
 
 from __future__ import annotations

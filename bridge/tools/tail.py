@@ -14,10 +14,10 @@ from typing import Any, TextIO
 
 import orjson
 
-from bridge.errors import BridgeError
-from bridge.kafka import ConsumedRecord, consume
-from bridge.settings import Settings
-from bridge.socketlabs import EVENT_KINDS, Kind
+from bridge.core.errors import BridgeError
+from bridge.core.events import EVENT_KINDS, Kind
+from bridge.core.settings import Settings
+from bridge.kafka.client import ConsumedRecord, consume
 from bridge.tools import quiet_kafka_logs
 
 

@@ -6,9 +6,9 @@ import asyncio
 import sys
 from typing import TextIO
 
-from bridge.errors import BridgeError
-from bridge.kafka_topics import CREATED, REFUSED, TopicOutcome, create_topics, refusal
-from bridge.settings import Settings
+from bridge.core.errors import BridgeError
+from bridge.core.settings import Settings
+from bridge.kafka.topics import CREATED, REFUSED, TopicOutcome, create_topics, refusal
 from bridge.tools import quiet_kafka_logs
 
 

@@ -184,7 +184,7 @@ def test_secrets_come_from_the_chart_secret_or_an_existing_one_as_files() -> Non
 
 
 def test_the_config_map_holds_a_configuration_the_bridge_accepts(tmp_path: Path) -> None:
-    from bridge.settings import load_settings
+    from bridge.core.settings import load_settings
 
     objects = rendered("production-values.yaml")
     configmap = next(

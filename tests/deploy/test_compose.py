@@ -44,7 +44,7 @@ def test_every_file_the_compose_file_mounts_exists() -> None:
 
 
 def test_the_compose_bridge_configuration_is_accepted(tmp_path: Path) -> None:
-    from bridge.settings import load_settings
+    from bridge.core.settings import load_settings
 
     settings = load_settings(str(DEPLOY / "bridge.toml"), {"BRIDGE_SECRET_KEY": "k"})
     assert settings.kafka_bootstrap_servers == ("kafka:9092",)

@@ -6,7 +6,7 @@
      default ``apache/kafka:<KAFKA_VERSION>``): with mapped ports on a normal Docker host, or with
      host networking when ``TESTCONTAINERS_HOST_NETWORK=1`` (CI's private engine, see
      scripts/ci-docker),
-  3. ``bridge.localkafka.LocalKafka`` (official jars from Maven Central; needs java + mvn).
+  3. ``bridge.tools.localkafka.LocalKafka`` (official jars from Maven Central; needs java + mvn).
 With ``BRIDGE_TEST_CONTAINERS=required`` (set by scripts/ci-docker) step 2 must work: no fallback.
 ``local_kafka``: a LocalKafka of its own (one per module) that fault tests may kill/pause freely;
 it is resumed / restarted before each test that asks for it.
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.localkafka import KAFKA_VERSION, LocalKafka, LocalKafkaError, free_ports
+from bridge.tools.localkafka import KAFKA_VERSION, LocalKafka, LocalKafkaError, free_ports
 from tests.containers import containers_required, docker_unavailable_reason, host_network
 
 _NOTES: list[str] = []

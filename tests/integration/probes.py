@@ -14,8 +14,8 @@ from typing import TypeVar
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bridge.kafka_topics import CREATED, REFUSED, create_topics
-from bridge.settings import load_settings
+from bridge.core.settings import load_settings
+from bridge.kafka.topics import CREATED, REFUSED, create_topics
 
 T = TypeVar("T")
 

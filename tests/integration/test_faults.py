@@ -23,7 +23,7 @@ import orjson
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from bridge.localkafka import LocalKafka
+from bridge.tools.localkafka import LocalKafka
 from tests.integration.bridge_process import RunningBridge
 from tests.integration.probes import metric
 from tests.loadgen import KINDS, Answer, Load, event, read_event_ids, slow_post

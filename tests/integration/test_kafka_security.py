@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.localkafka import LocalKafka, LocalKafkaError
+from bridge.tools.localkafka import LocalKafka, LocalKafkaError
 from tests.certs import CertificateAuthority, Pair
 from tests.helpers import SAMPLE_SECRET, sample
 from tests.integration.bridge_process import RunningBridge, read_records

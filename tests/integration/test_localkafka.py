@@ -11,7 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 
-from bridge.localkafka import LocalKafka
+from bridge.tools.localkafka import LocalKafka
 
 pytestmark = pytest.mark.integration
 

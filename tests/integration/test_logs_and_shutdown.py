@@ -89,12 +89,14 @@ async def test_text_logs_at_debug_have_a_line_per_event(kafka_bootstrap) -> None
     stderr = await run_and_stop(kafka_bootstrap, BRIDGE_LOG_FORMAT="text", BRIDGE_LOG_LEVEL="DEBUG")
     lines = stderr.splitlines()
     assert not [line for line in lines if line.startswith("{")]
-    [start] = [line for line in lines if "INFO bridge.server: socketlabs-kafka-bridge started" in line]
+    [start] = [
+        line for line in lines if "INFO bridge.process.server: socketlabs-kafka-bridge started" in line
+    ]
     assert "'secret_keys': ['**********']" in start
-    produced = [line for line in lines if "DEBUG bridge.handlers: event produced" in line]
+    produced = [line for line in lines if "DEBUG bridge.http.handlers: event produced" in line]
     assert len(produced) == sum(1 for kind in SAMPLE_KINDS.values() if kind is not None)
     assert any(
-        "WARNING bridge.app: request refused" in line and "/webhook/a***@example.net" in line
+        "WARNING bridge.http.app: request refused" in line and "/webhook/a***@example.net" in line
         for line in lines
     )
 

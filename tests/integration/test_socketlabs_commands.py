@@ -22,7 +22,7 @@ import aiohttp
 import pytest
 
 from bridge.__main__ import main
-from bridge.roundtrip import TYPE_KINDS
+from bridge.cli.roundtrip import TYPE_KINDS
 from tests.helpers import SAMPLE_SECRET
 from tests.integration.bridge_process import RunningBridge, free_port, read_records
 from tests.socketlabs_standin import API_KEY, DOCUMENTED_ANSWER, Standin, StandinWebhook, standin_in_thread

@@ -23,7 +23,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from bridge.samples import SAMPLE_KINDS
+from bridge.tools.samples import SAMPLE_KINDS
 from tests.helpers import SAMPLE_SECRET
 from tests.integration.bridge_process import RunningBridge, read_records
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from bridge.metrics import Metrics
+from bridge.telemetry.metrics import Metrics
 from tests.integration.probes import required_tool
 
 ROOT = Path(__file__).parents[2]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.socketlabs import Kind
+from bridge.core.events import Kind
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 SAMPLE_SECRET = "sample-secret-Qw7Rt2Yp9Lk4"

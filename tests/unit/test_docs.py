@@ -1,5 +1,5 @@
 """The documentation is checked against the code, so it cannot drift: the configuration table
-against `bridge.settings.OPTIONS`, the JSON Schemas against every shared sample, the README's
+against `bridge.core.settings.OPTIONS`, the JSON Schemas against every shared sample, the README's
 links and Mermaid diagram against the files and the syntax."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from urllib.parse import parse_qsl
 import jsonschema
 import pytest
 
-from bridge.samples import ALL_KINDS, form_body, sample_event
-from bridge.settings import OPTIONS
-from bridge.socketlabs import EVENT_KINDS
+from bridge.core.events import EVENT_KINDS
+from bridge.core.settings import OPTIONS
+from bridge.tools.samples import ALL_KINDS, form_body, sample_event
 from tests.helpers import SAMPLE_KINDS, SAMPLES
 
 ROOT = Path(__file__).parents[2]

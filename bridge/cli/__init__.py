@@ -1,0 +1,1 @@
+"""The command line: arguments and dispatch, and the SocketLabs API commands."""

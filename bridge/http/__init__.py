@@ -1,0 +1,1 @@
+"""The HTTP side: the webhook and admin apps, the listener, HTTPS."""

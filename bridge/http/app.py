@@ -1,0 +1,233 @@
+"""The application factory: the public webhook app, its answer wrapper, and the producer's lifetime.
+
+`create_app` is what `serve` and the tests both call. The admin listener's app (health,
+readiness, metrics) is built from the same shared state by `bridge.http.admin.create_admin_app`.
+`JsonErrorsRunner` serves an app so that requests refused before they reach it (not HTTP, a
+header line too long) are answered in JSON too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import orjson
+from aiohttp import web
+from aiohttp.http_exceptions import LineTooLong
+from aiohttp.web_protocol import RequestHandler
+from prometheus_client import CollectorRegistry
+
+from bridge.core.errors import BridgeError, Unauthorized, Unavailable
+from bridge.core.settings import Settings
+from bridge.http.handlers import receive_webhook
+from bridge.http.state import BRIDGE, Bridge
+from bridge.kafka.client import KafkaPublisher, Publisher
+from bridge.telemetry.metrics import Metrics
+
+log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# aiohttp's own refusals (no route, wrong method, body too large) as contract error codes.
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+
+
+def create_app(
+    settings: Settings,
+    *,
+    publisher: Publisher | None = None,
+    registry: CollectorRegistry | None = None,
+) -> web.Application:
+    registry = registry if registry is not None else CollectorRegistry()
+    metrics = Metrics(registry, webhooks=[w.name for w in settings.webhooks], topics=settings.topics.values())
+    owned = publisher is None
+    bridge = Bridge(
+        settings=settings,
+        metrics=metrics,
+        registry=registry,
+        publisher=publisher if publisher is not None else KafkaPublisher(settings, metrics),
+        webhooks_by_name={w.name: w for w in settings.webhooks},
+    )
+    # client_max_size makes aiohttp stop reading a body past the limit (413).
+    app = web.Application(client_max_size=settings.max_body_bytes)
+    app[BRIDGE] = bridge
+    if owned:
+        app.cleanup_ctx.append(_run_publisher)
+    # Every route, the refusals included, is wrapped by `answered` rather than an aiohttp
+    # middleware: a middleware costs two more coroutine layers per request (aiohttp adds its own
+    # `_fix_request_current_app`), and a refusal routed here is as cheap as any other answer.
+    for path in ("/webhook", "/webhook/{name}"):
+        resource = app.router.add_resource(path)
+        resource.add_route("POST", answered(receive_webhook))
+        resource.add_route("*", answered(_method_not_allowed))
+    app.router.add_route("*", "/{path:.*}", answered(_not_found))
+    return app
+
+
+async def _method_not_allowed(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPMethodNotAllowed(request.method, ["POST"])
+
+
+async def _not_found(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPNotFound()
+
+
+async def _run_publisher(app: web.Application) -> AsyncIterator[None]:
+    bridge = app[BRIDGE]
+    publisher = bridge.publisher
+    assert isinstance(publisher, KafkaPublisher)
+    async with publisher:
+        yield
+        if bridge.drain_deadline is not None:  # the flush gets what the drain left over
+            publisher.flush_timeout = bridge.drain_deadline - asyncio.get_running_loop().time()
+
+
+def answered(handler: Handler) -> Handler:
+    """`handler`, counted, timed and bounded, with every refusal rendered as a JSON error."""
+
+    async def answer(request: web.Request) -> web.StreamResponse:
+        bridge = request.app[BRIDGE]
+        metrics = bridge.metrics
+        started = time.perf_counter()
+        response: web.StreamResponse
+        if bridge.inflight >= bridge.settings.max_inflight:
+            response = _refuse(
+                request,
+                bridge,
+                Unavailable("The bridge is overloaded; try again later.", reason="overload", retry_after=1),
+            )
+        else:
+            bridge.inflight += 1
+            metrics.request_started()
+            try:
+                response = await handler(request)
+            except BridgeError as exc:
+                response = _refuse(request, bridge, exc)
+            except web.HTTPException as exc:
+                code, sentence = _HTTP_CODES.get(exc.status, "http_error"), _sentence(exc, request.method)
+                _log_refusal(request, exc.status, code, sentence)
+                response = error_response(exc.status, code, sentence, exc.headers)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("unexpected error while handling a webhook post")
+                response = error_response(500, "internal_error", "The bridge failed to handle the event.")
+            finally:
+                bridge.inflight -= 1
+        metrics.request_finished(response.status, time.perf_counter() - started)
+        return response
+
+    return answer
+
+
+def _refuse(request: web.Request, bridge: Bridge, exc: BridgeError) -> web.Response:
+    if isinstance(exc, Unauthorized):
+        bridge.metrics.auth_failures.labels(exc.reason).inc()
+    elif exc.status == 403:
+        bridge.metrics.auth_failures.labels("source_ip").inc()
+    elif isinstance(exc, Unavailable):
+        bridge.metrics.produce_errors.labels(exc.reason).inc()
+    _log_refusal(request, exc.status, exc.code, exc.message)
+    return error_response(exc.status, exc.code, exc.message, exc.headers())
+
+
+def _log_refusal(request: web.Request, status: int, code: str, reason: str) -> None:
+    log.warning(
+        "request refused",
+        extra={
+            "status": status,
+            "error": code,
+            "reason": reason,
+            "path": request.path,
+            "remote": request.remote,
+        },
+    )
+
+
+def _sentence(exc: web.HTTPException, method: str) -> str:
+    if exc.status == 404:
+        return "No such endpoint; SocketLabs posts to /webhook or /webhook/{name}."
+    if exc.status == 405:
+        return f"Method {method} is not allowed; the webhook endpoint takes POST only."
+    if exc.status == 413:
+        return "The request body exceeds the configured limit."
+    return exc.reason
+
+
+def error_response(status: int, code: str, message: str, headers: object = None) -> web.Response:
+    response = web.Response(
+        body=orjson.dumps({"error": code, "message": message}),
+        status=status,
+        content_type="application/json",
+    )
+    if headers:
+        for name in ("Allow", "Retry-After"):
+            value = dict(headers).get(name)  # type: ignore[call-overload]
+            if value is not None:
+                response.headers[name] = value
+    return response
+
+
+class JsonErrorsRunner(web.AppRunner):
+    """An AppRunner whose connections answer what aiohttp cannot parse as the contract's JSON error.
+
+    aiohttp answers a malformed request (bad request line, a header line past `max_field_size`)
+    with a plain-text 400 and logs it at ERROR with a traceback, before any route or handler
+    runs. Here it is a JSON 400 logged as a refusal, like every other bad request, and counted
+    in `bridge_http_requests_total` when `metrics` is given (the public listener).
+    """
+
+    def __init__(self, app: web.Application, *, metrics: Metrics | None = None, **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self._metrics = metrics
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        server.__class__ = _JsonErrorsServer  # the same server; only the protocol it builds differs
+        server.metrics = self._metrics  # type: ignore[attr-defined]
+        return server
+
+
+class _JsonErrorsServer(web.Server):
+    metrics: Metrics | None = None
+
+    def __call__(self) -> RequestHandler:
+        handler = _JsonErrorsRequestHandler(self, loop=self._loop, **self._kwargs)
+        handler.metrics = self.metrics
+        return handler
+
+
+class _JsonErrorsRequestHandler(RequestHandler):
+    __slots__ = ("metrics",)
+    metrics: Metrics | None
+
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        if request.writer.output_size > 0:  # part of an answer is out: only closing is left
+            return super().handle_error(request, status, exc, message)
+        if status == 500:
+            log.error("unexpected error while handling a request", exc_info=exc)
+            code, sentence = "internal_error", "The bridge failed to handle the request."
+        else:
+            code = _HTTP_CODES.get(status, "bad_request")
+            if isinstance(exc, LineTooLong):
+                sentence = "The request line or a header line is too long (BRIDGE_MAX_HEADER_BYTES)."
+            else:
+                sentence = "The request is not valid HTTP/1.1."
+            # No path: the request line may be what could not be read.
+            log.warning(
+                "request refused",
+                extra={"status": status, "error": code, "reason": sentence, "remote": request.remote},
+            )
+        if self.metrics is not None:
+            self.metrics.http_requests.labels(str(status)).inc()
+        response = error_response(status, code, sentence)
+        response.force_close()  # the parser has lost its place in the stream
+        return response

@@ -1,0 +1,1 @@
+"""The Kafka side: the publisher, topic creation, a consumer for the tools, the partitioner."""

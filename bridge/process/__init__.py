@@ -1,0 +1,1 @@
+"""Running the bridge: listeners, signals, graceful shutdown, worker processes."""

@@ -1,0 +1,1 @@
+"""What the bridge tells its operator: Prometheus metrics and log lines."""
