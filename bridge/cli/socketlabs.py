@@ -17,12 +17,12 @@ from typing import Any
 
 import orjson
 
+from bridge.cli.output import emit, masked
 from bridge.cli.socketlabs_api import DEFAULT_API_URL, TEST_TYPES, ApiError, SocketLabsApi
 from bridge.core.errors import Unavailable
 from bridge.core.settings import ConfigError, Settings, load_settings
 
 PROG = "socketlabs-bridge"
-MASK = "**********"
 _KEY_SOURCES = "--api-key-file, SOCKETLABS_API_KEY or SOCKETLABS_API_KEY_FILE"
 
 
@@ -121,7 +121,7 @@ def _run(args: argparse.Namespace) -> int:
             return asyncio.run(_secret(args, api_key, api_url))
         if args.socketlabs_command == "webhook":
             return asyncio.run(_webhook(args, api_key, api_url))
-        from bridge.cli.socketlabs_watch import run_test
+        from bridge.cli.socketlabs_watch import run_test  # imports aiokafka: only for `test`
 
         return asyncio.run(run_test(args, api_key, api_url, settings))
     except ApiError as exc:
@@ -205,16 +205,3 @@ async def _webhook(args: argparse.Namespace, api_key: str, api_url: str) -> int:
     else:
         print(orjson.dumps(webhook).decode())
     return 0
-
-
-def masked(value: Any) -> Any:
-    """`value` with every field whose name mentions a secret masked, at any depth."""
-    if isinstance(value, dict):
-        return {k: MASK if "secret" in str(k).lower() and v else masked(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [masked(item) for item in value]
-    return value
-
-
-def emit(value: Any) -> None:
-    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")

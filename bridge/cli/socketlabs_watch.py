@@ -13,8 +13,8 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+from bridge.cli.output import emit, masked
 from bridge.cli.roundtrip import Arrival, Expected, await_arrivals, describe
-from bridge.cli.socketlabs import emit, masked
 from bridge.cli.socketlabs_api import TEST_TYPES, SocketLabsApi
 from bridge.core.settings import Settings
 from bridge.kafka.client import ConsumedRecord, consume

@@ -5,8 +5,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
+from bridge.cli.output import masked
 from bridge.cli.roundtrip import Expected, describe, match
-from bridge.cli.socketlabs import masked
 from bridge.cli.socketlabs_api import payload_of, secret_key_from
 from bridge.kafka.client import ConsumedRecord
 
