@@ -95,7 +95,7 @@ class Settings:
     kafka_ssl_cafile: str | None = None
     kafka_ssl_certfile: str | None = None
     kafka_ssl_keyfile: str | None = None
-    kafka_linger_ms: int = 5
+    kafka_linger_ms: int = 0
     kafka_max_batch_bytes: int = 262144
     kafka_compression: str | None = None
     allowed_sources: tuple[Network, ...] | None = None
@@ -351,7 +351,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("kafka_ssl_certfile", _existing_file, None, "client certificate (PEM) for mutual TLS to Kafka"),
     Option("kafka_ssl_keyfile", _existing_file, None, "client private key (PEM) for mutual TLS to Kafka"),
     Option(
-        "kafka_linger_ms", _non_negative_int, 5, "milliseconds the producer waits to batch concurrent records"
+        "kafka_linger_ms",
+        _non_negative_int,
+        0,
+        "milliseconds a record waits for others to join its batch; 0: none, and records arriving "
+        "while a produce request is in flight are batched anyway",
     ),
     Option(
         "kafka_max_batch_bytes",
