@@ -18,6 +18,7 @@ from bridge.cli import args as tool_args
 from bridge.cli.socketlabs import add_parser as add_socketlabs_parser
 from bridge.cli.tools import TOOL_COMMANDS, add_tool_parsers, run_tool
 from bridge.core.settings import ConfigError, Settings, load_settings
+from bridge.core.versions import UnsupportedVersion
 
 PROG = "socketlabs-bridge"
 
@@ -96,6 +97,14 @@ def _settings(config: str | None, *, require_secret: bool = True) -> Settings:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except UnsupportedVersion as exc:  # raised when a command's modules are first imported
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "check-config":
         settings = _settings(args.config)
         sys.stdout.write(orjson.dumps(settings.masked(), option=orjson.OPT_INDENT_2).decode() + "\n")

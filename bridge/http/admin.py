@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from bridge.core.errors import NotReady
 from bridge.http.app import error_response
 from bridge.http.state import BRIDGE, Bridge
 from bridge.telemetry.metrics import exposition_registry
@@ -29,9 +30,9 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     bridge = request.app[BRIDGE]
     if bridge.draining:
-        return error_response(503, "not_ready", "The bridge is shutting down.")
+        return error_response(NotReady("The bridge is shutting down."))
     if not bridge.publisher.ready:
-        return error_response(503, "not_ready", f"Not ready: {bridge.publisher.not_ready_reason}.")
+        return error_response(NotReady(f"Not ready: {bridge.publisher.not_ready_reason}."))
     return web.json_response({"status": "ready"})
 
 

@@ -3,7 +3,8 @@
 `create_app` is what `serve` and the tests both call. The admin listener's app (health,
 readiness, metrics) is built from the same shared state by `bridge.http.admin.create_admin_app`.
 `JsonErrorsRunner` serves an app so that requests refused before they reach it (not HTTP, a
-header line too long) are answered in JSON too.
+header line too long) are answered in JSON too. Which status carries which error code is decided
+in `bridge/core/errors.py` only.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from typing import Any
 import orjson
 from aiohttp import web
 from aiohttp.http_exceptions import LineTooLong
-from aiohttp.web_protocol import RequestHandler
 from prometheus_client import CollectorRegistry
 
-from bridge.core.errors import BridgeError, Unauthorized, Unavailable
+from bridge.core.errors import BridgeError, Unauthorized, Unavailable, for_status, malformed
 from bridge.core.settings import Settings
+from bridge.http.aiohttp_internals import RefusalAnsweringRunner
 from bridge.http.handlers import receive_webhook
 from bridge.http.state import BRIDGE, Bridge
 from bridge.kafka.client import KafkaPublisher, Publisher
@@ -29,9 +30,6 @@ from bridge.telemetry.metrics import Metrics
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-# aiohttp's own refusals (no route, wrong method, body too large) as contract error codes.
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
 def create_app(
@@ -67,11 +65,11 @@ def create_app(
 
 
 async def _method_not_allowed(request: web.Request) -> web.StreamResponse:
-    raise web.HTTPMethodNotAllowed(request.method, ["POST"])
+    raise for_status(405, method=request.method)
 
 
 async def _not_found(request: web.Request) -> web.StreamResponse:
-    raise web.HTTPNotFound()
+    raise for_status(404)
 
 
 async def _run_publisher(app: web.Application) -> AsyncIterator[None]:
@@ -105,15 +103,15 @@ def answered(handler: Handler) -> Handler:
                 response = await handler(request)
             except BridgeError as exc:
                 response = _refuse(request, bridge, exc)
-            except web.HTTPException as exc:
-                code, sentence = _HTTP_CODES.get(exc.status, "http_error"), _sentence(exc, request.method)
-                _log_refusal(request, exc.status, code, sentence)
-                response = error_response(exc.status, code, sentence, exc.headers)
+            except web.HTTPException as exc:  # aiohttp's own: a body past client_max_size
+                response = _refuse(
+                    request, bridge, for_status(exc.status, method=request.method, reason=exc.reason)
+                )
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("unexpected error while handling a webhook post")
-                response = error_response(500, "internal_error", "The bridge failed to handle the event.")
+                response = error_response(BridgeError("The bridge failed to handle the event."))
             finally:
                 bridge.inflight -= 1
         metrics.request_finished(response.status, time.perf_counter() - started)
@@ -130,7 +128,7 @@ def _refuse(request: web.Request, bridge: Bridge, exc: BridgeError) -> web.Respo
     elif isinstance(exc, Unavailable):
         bridge.metrics.produce_errors.labels(exc.reason).inc()
     _log_refusal(request, exc.status, exc.code, exc.message)
-    return error_response(exc.status, exc.code, exc.message, exc.headers())
+    return error_response(exc)
 
 
 def _log_refusal(request: web.Request, status: int, code: str, reason: str) -> None:
@@ -146,31 +144,17 @@ def _log_refusal(request: web.Request, status: int, code: str, reason: str) -> N
     )
 
 
-def _sentence(exc: web.HTTPException, method: str) -> str:
-    if exc.status == 404:
-        return "No such endpoint; SocketLabs posts to /webhook or /webhook/{name}."
-    if exc.status == 405:
-        return f"Method {method} is not allowed; the webhook endpoint takes POST only."
-    if exc.status == 413:
-        return "The request body exceeds the configured limit."
-    return exc.reason
-
-
-def error_response(status: int, code: str, message: str, headers: object = None) -> web.Response:
+def error_response(error: BridgeError) -> web.Response:
     response = web.Response(
-        body=orjson.dumps({"error": code, "message": message}),
-        status=status,
+        body=orjson.dumps({"error": error.code, "message": error.message}),
+        status=error.status,
         content_type="application/json",
     )
-    if headers:
-        for name in ("Allow", "Retry-After"):
-            value = dict(headers).get(name)  # type: ignore[call-overload]
-            if value is not None:
-                response.headers[name] = value
+    response.headers.update(error.headers())
     return response
 
 
-class JsonErrorsRunner(web.AppRunner):
+class JsonErrorsRunner(RefusalAnsweringRunner):
     """An AppRunner whose connections answer what aiohttp cannot parse as the contract's JSON error.
 
     aiohttp answers a malformed request (bad request line, a header line past `max_field_size`)
@@ -180,54 +164,34 @@ class JsonErrorsRunner(web.AppRunner):
     """
 
     def __init__(self, app: web.Application, *, metrics: Metrics | None = None, **kwargs: Any) -> None:
-        super().__init__(app, **kwargs)
+        super().__init__(app, answer=self._refuse_malformed, **kwargs)
         self._metrics = metrics
 
-    async def _make_server(self) -> web.Server:
-        server = await super()._make_server()
-        server.__class__ = _JsonErrorsServer  # the same server; only the protocol it builds differs
-        server.metrics = self._metrics  # type: ignore[attr-defined]
-        return server
-
-
-class _JsonErrorsServer(web.Server):
-    metrics: Metrics | None = None
-
-    def __call__(self) -> RequestHandler:
-        handler = _JsonErrorsRequestHandler(self, loop=self._loop, **self._kwargs)
-        handler.metrics = self.metrics
-        return handler
-
-
-class _JsonErrorsRequestHandler(RequestHandler):
-    __slots__ = ("metrics",)
-    metrics: Metrics | None
-
-    def handle_error(
-        self,
-        request: web.BaseRequest,
-        status: int = 500,
-        exc: BaseException | None = None,
-        message: str | None = None,
+    def _refuse_malformed(
+        self, request: web.BaseRequest, status: int, exc: BaseException | None
     ) -> web.StreamResponse:
-        if request.writer.output_size > 0:  # part of an answer is out: only closing is left
-            return super().handle_error(request, status, exc, message)
         if status == 500:
             log.error("unexpected error while handling a request", exc_info=exc)
-            code, sentence = "internal_error", "The bridge failed to handle the request."
+            error = malformed(status, "")
         else:
-            code = _HTTP_CODES.get(status, "bad_request")
             if isinstance(exc, LineTooLong):
-                sentence = "The request line or a header line is too long (BRIDGE_MAX_HEADER_BYTES)."
+                error = malformed(
+                    status, "The request line or a header line is too long (BRIDGE_MAX_HEADER_BYTES)."
+                )
             else:
-                sentence = "The request is not valid HTTP/1.1."
+                error = malformed(status, "The request is not valid HTTP/1.1.")
             # No path: the request line may be what could not be read.
             log.warning(
                 "request refused",
-                extra={"status": status, "error": code, "reason": sentence, "remote": request.remote},
+                extra={
+                    "status": status,
+                    "error": error.code,
+                    "reason": error.message,
+                    "remote": request.remote,
+                },
             )
-        if self.metrics is not None:
-            self.metrics.http_requests.labels(str(status)).inc()
-        response = error_response(status, code, sentence)
+        if self._metrics is not None:
+            self._metrics.http_requests.labels(str(status)).inc()
+        response = error_response(error)
         response.force_close()  # the parser has lost its place in the stream
         return response

@@ -26,7 +26,17 @@ ACCEPT_RETRY_DELAY = 1.0  # seconds without accepting after a failed accept (asy
 class EagerAcceptSite(web.BaseSite):
     """A TCP site like `web.TCPSite`, for the same host, port, TLS context and SO_REUSEPORT."""
 
-    __slots__ = ("_connecting", "_host", "_port", "_reuse_port", "_sockets")
+    # Its own copies of what it gave BaseSite, rather than reading BaseSite's private attributes.
+    __slots__ = (
+        "_connecting",
+        "_host",
+        "_owner",
+        "_port",
+        "_queue_length",
+        "_reuse_port",
+        "_sockets",
+        "_tls",
+    )
 
     def __init__(
         self,
@@ -40,12 +50,13 @@ class EagerAcceptSite(web.BaseSite):
     ) -> None:
         super().__init__(runner, ssl_context=ssl_context, backlog=backlog)
         self._host, self._port, self._reuse_port = host, port, reuse_port
+        self._owner, self._tls, self._queue_length = runner, ssl_context, backlog
         self._sockets: list[socket.socket] = []
         self._connecting: set[asyncio.Task[None]] = set()
 
     @property
     def name(self) -> str:
-        scheme = "https" if self._ssl_context else "http"
+        scheme = "https" if self._tls else "http"
         return f"{scheme}://{self._host}:{self._port}"
 
     async def start(self) -> None:
@@ -64,7 +75,7 @@ class EagerAcceptSite(web.BaseSite):
                 if family == socket.AF_INET6:  # as asyncio: an IPv6 socket serves IPv6 only
                     listening.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
                 listening.bind(address)
-                listening.listen(self._backlog)
+                listening.listen(self._queue_length)
                 listening.setblocking(False)
         except OSError:
             self._close()
@@ -109,7 +120,7 @@ class EagerAcceptSite(web.BaseSite):
             loop.add_reader(listening.fileno(), self._accept_all, loop, listening)
 
     async def _connect(self, loop: asyncio.AbstractEventLoop, connection: socket.socket) -> None:
-        server = self._runner.server
+        server = self._owner.server
         if server is None:  # the runner is being cleaned up
             connection.close()
             return
@@ -117,8 +128,8 @@ class EagerAcceptSite(web.BaseSite):
             await loop.connect_accepted_socket(
                 server,
                 connection,
-                ssl=self._ssl_context,
-                ssl_handshake_timeout=SSL_HANDSHAKE_TIMEOUT if self._ssl_context else None,
+                ssl=self._tls,
+                ssl_handshake_timeout=SSL_HANDSHAKE_TIMEOUT if self._tls else None,
             )
         except (OSError, TimeoutError):  # a failed TLS handshake, a client gone: as asyncio, quietly
             connection.close()

@@ -35,7 +35,6 @@ class ServerCertificate:
         # The listener's own context: it only hands each handshake the current one.
         self.context = server_context(cert_file, key_file)
         self.context.sni_callback = self._choose_context
-        self.reloads = 0
 
     def _choose_context(self, connection: ssl.SSLObject, _name: str | None, _ctx: ssl.SSLContext) -> None:
         connection.context = self.current
@@ -67,7 +66,6 @@ class ServerCertificate:
             )
             return False
         self.current = context
-        self.reloads += 1
         log.info("TLS certificate reloaded", extra={"cert_file": self._files[0]})
         return True
 
