@@ -58,14 +58,25 @@ def _parser() -> argparse.ArgumentParser:
     create = topic_commands.add_parser(
         "create",
         help="create every event topic that does not exist yet",
-        epilog=f"Example: {PROG} topics create --partitions 6 --replication-factor 3",
+        epilog=f"Example: {PROG} topics create --partitions 6 --replication-factor 3 --min-insync-replicas 2",
     )
     create.add_argument("--config", metavar="FILE", help="TOML configuration file (or BRIDGE_CONFIG)")
     create.add_argument(
         "--partitions", type=tool_args.positive_int, default=3, metavar="N", help="(default 3)"
     )
     create.add_argument(
-        "--replication-factor", type=tool_args.positive_int, default=1, metavar="R", help="(default 1)"
+        "--replication-factor",
+        type=tool_args.positive_int,
+        metavar="R",
+        help="copies of each record (default 3, or as many brokers as the cluster has if fewer; "
+        "refused when above the brokers)",
+    )
+    create.add_argument(
+        "--min-insync-replicas",
+        type=tool_args.positive_int,
+        metavar="M",
+        help="copies that must have a record before Kafka acknowledges it, so before the bridge "
+        "answers 200 (default 2, or 1 below 3 replicas)",
     )
     create.add_argument(
         "--retention",
@@ -123,7 +134,9 @@ def _run(args: argparse.Namespace) -> int:
         from bridge.tools.topics import run_topics_create
 
         settings = _settings(args.config, require_secret=False)  # Kafka only: no webhook involved
-        return run_topics_create(settings, args.partitions, args.replication_factor, args.retention)
+        return run_topics_create(
+            settings, args.partitions, args.replication_factor, args.retention, args.min_insync_replicas
+        )
     if args.command in TOOL_COMMANDS:
         return run_tool(args, _settings)
     if args.command == "dev":

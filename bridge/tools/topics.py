@@ -15,8 +15,9 @@ from bridge.tools import quiet_kafka_logs
 def run_topics_create(
     settings: Settings,
     partitions: int,
-    replication_factor: int,
+    replication_factor: int | None = None,
     retention_ms: int | None = None,
+    min_insync_replicas: int | None = None,
     *,
     out: TextIO | None = None,
     err: TextIO | None = None,
@@ -26,24 +27,24 @@ def run_topics_create(
     out, err = out or sys.stdout, err or sys.stderr
     quiet_kafka_logs()
     try:
-        outcomes = asyncio.run(create_topics(settings, partitions, replication_factor, retention_ms))
+        outcomes = asyncio.run(
+            create_topics(settings, partitions, replication_factor, retention_ms, min_insync_replicas)
+        )
     except BridgeError as exc:
         print(f"socketlabs-bridge: {exc.message}", file=err)
         return 1
-    made = (
-        f"created ({partitions} partitions, replication factor {replication_factor}, "
-        f"retention {describe_retention(retention_ms)})"
-    )
     for outcome in outcomes:
         if outcome.outcome == REFUSED:
             print(f"socketlabs-bridge: {refusal(outcome)}", file=err)
-        else:
-            line = (
-                made
-                if outcome.outcome == CREATED
-                else describe_existing(outcome, partitions, replication_factor)
+        elif outcome.outcome == CREATED:
+            out.write(
+                f"{outcome.topic}: created ({plural(outcome.partitions, 'partition')}, "
+                f"replication factor {outcome.replication_factor}, "
+                f"min.insync.replicas {outcome.min_insync_replicas}, "
+                f"retention {describe_retention(retention_ms)})\n"
             )
-            out.write(f"{outcome.topic}: {line}\n")
+        else:
+            out.write(f"{outcome.topic}: {describe_existing(outcome, partitions, replication_factor or 0)}\n")
     return 1 if any(o.outcome == REFUSED for o in outcomes) else 0
 
 
