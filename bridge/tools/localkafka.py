@@ -125,23 +125,40 @@ def free_ports(n: int) -> list[int]:
             s.close()
 
 
-def _broker_registered(port: int) -> bool:
-    """Send a raw Metadata v4 request; True once the broker lists itself (i.e. it is unfenced)."""
+def _registered_brokers(port: int) -> set[int]:
+    """Send a raw Metadata v4 request; the node ids of the brokers it lists (registered, unfenced)."""
     client = b"localkafka"
     body = struct.pack(">hhih", 3, 4, 1, len(client)) + client + struct.pack(">ib", 0, 0)
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
             s.sendall(struct.pack(">i", len(body)) + body)
-            head = b""
-            while len(head) < 16:  # size, correlation id, throttle_time_ms, broker count
-                chunk = s.recv(16 - len(head))
+            answer = b""
+            while len(answer) < 4 or len(answer) < 4 + struct.unpack(">i", answer[:4])[0]:
+                chunk = s.recv(65536)
                 if not chunk:
-                    return False
-                head += chunk
+                    return set()
+                answer += chunk
     except OSError:
-        return False
-    _, correlation, _, brokers = struct.unpack(">iiii", head)
-    return bool(correlation == 1 and brokers > 0)
+        return set()
+    # size, correlation id, throttle_time_ms, then brokers: [node_id, host, port, rack (nullable)]
+    _, correlation, _, count = struct.unpack_from(">iiii", answer)
+    if correlation != 1:
+        return set()
+    ids, at = set(), 16
+    for _ in range(count):
+        (node_id,) = struct.unpack_from(">i", answer, at)
+        (host_length,) = struct.unpack_from(">h", answer, at + 4)
+        at += 6 + host_length + 4
+        (rack_length,) = struct.unpack_from(">h", answer, at)
+        at += 2 + max(rack_length, 0)
+        ids.add(node_id)
+    return ids
+
+
+def _broker_registered(port: int, node_id: int | None = None) -> bool:
+    """True once the broker on `port` lists itself (`node_id`), or any broker when None."""
+    brokers = _registered_brokers(port)
+    return node_id in brokers if node_id is not None else bool(brokers)
 
 
 _RUNNING: set[LocalKafka] = set()  # started and not yet stop()ped
@@ -153,6 +170,14 @@ def _kill_leftovers() -> None:
     for broker in list(_RUNNING):
         broker.kill()
         broker._cleanup()
+
+
+def new_cluster_id() -> str:
+    # Kafka's Uuid.randomUuid() re-rolls ids starting with "-" (they look like CLI flags).
+    cluster_id = "-"
+    while cluster_id.startswith("-"):
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    return cluster_id
 
 
 class LocalKafka:
@@ -204,11 +229,21 @@ class LocalKafka:
         format_args: Sequence[str] = (),
         cache_dir: Path | None = None,
         quick_start: bool = True,
+        node_id: int = 1,
+        controller_port: int | None = None,
+        quorum: Mapping[int, int] | None = None,
+        cluster_id: str | None = None,
+        heap: str = "-Xmx512m",
     ) -> None:
         extra_listeners = dict(extra_listeners or {})
         ports = free_ports(2 + len(extra_listeners))
         self.port = port or ports[0]
-        self.controller_port = ports[1]
+        self.controller_port = controller_port or ports[1]
+        self.node_id = node_id
+        # {node id: controller port} of every voter; a single node votes alone.
+        self._quorum = dict(quorum or {node_id: self.controller_port})
+        self._cluster_id = cluster_id
+        self._heap = heap
         self.listener_ports = {"PLAINTEXT": self.port, **dict(zip(extra_listeners, ports[2:], strict=False))}
         self._protocols = {"PLAINTEXT": "PLAINTEXT", "CONTROLLER": "PLAINTEXT", **extra_listeners}
         self._extra = dict(extra_properties or {})
@@ -236,9 +271,9 @@ class LocalKafka:
         listeners = {**self.listener_ports, "CONTROLLER": self.controller_port}
         props = {
             "process.roles": "broker,controller",
-            "node.id": "1",
+            "node.id": str(self.node_id),
             # Static quorum: lets `format` run with just --cluster-id (no --standalone needed).
-            "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
+            "controller.quorum.voters": ",".join(f"{n}@127.0.0.1:{p}" for n, p in self._quorum.items()),
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "PLAINTEXT",
             "listeners": ",".join(f"{n}://127.0.0.1:{p}" for n, p in listeners.items()),
@@ -275,7 +310,7 @@ class LocalKafka:
         lib = resolve_kafka_classpath(self._cache_dir)
         # A throwaway broker starts about twice as fast with the quick JIT tier only and the
         # single-threaded collector (measured on a busy two-core machine: 45 s -> 20 s).
-        quick_flags = ["-Xms256m", "-Xmx512m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"]
+        quick_flags = ["-Xms128m", self._heap, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"]
         # kafka-server-start.sh and kafka-run-class.sh defaults.
         server_flags = ["-Xms1g", "-Xmx1g", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
                         "-XX:InitiatingHeapOccupancyPercent=35", "-XX:+ExplicitGCInvokesConcurrent"]  # fmt: skip
@@ -292,6 +327,11 @@ class LocalKafka:
     def start(self, timeout: float = 90) -> LocalKafka:
         if self.is_running:
             return self
+        self.launch()
+        return self.wait_registered(timeout)
+
+    def launch(self) -> None:
+        """Format the storage (first time only) and start the JVM, without waiting for it."""
         _RUNNING.add(self)  # from here on, atexit cleans up even if this start fails
         self.workdir.mkdir(parents=True, exist_ok=True)
         (self.workdir / "log4j2.properties").write_text(_LOG4J2)
@@ -300,10 +340,7 @@ class LocalKafka:
         escaped = {k: v.replace("\\", "\\\\").replace("\n", "\\n") for k, v in self._properties().items()}
         config.write_text("".join(f"{k}={v}\n" for k, v in escaped.items()))
         if not self._formatted and not (self.workdir / "data" / "meta.properties").exists():
-            # Kafka's Uuid.randomUuid() re-rolls ids starting with "-" (they look like CLI flags).
-            cluster_id = "-"
-            while cluster_id.startswith("-"):
-                cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            cluster_id = self._cluster_id or new_cluster_id()
             fmt = subprocess.run(
                 self._java(
                     "kafka.tools.StorageTool",
@@ -328,15 +365,21 @@ class LocalKafka:
             self._proc = subprocess.Popen(
                 cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
             )
+
+    def wait_registered(self, timeout: float = 90) -> LocalKafka:
+        """Wait until this node's broker lists itself in its metadata (registered and unfenced)."""
+        assert self._proc is not None, "launch() first"
         deadline = time.monotonic() + timeout
-        while not _broker_registered(self.port):
+        while not _broker_registered(self.port, self.node_id):
             if self._proc.poll() is not None:
                 raise LocalKafkaError(
-                    f"Kafka broker exited with code {self._proc.returncode}:\n{self.log_tail()}"
+                    f"Kafka broker {self.node_id} exited with code {self._proc.returncode}:\n{self.log_tail()}"
                 )
             if time.monotonic() > deadline:
                 self.kill()
-                raise LocalKafkaError(f"Kafka broker not ready after {timeout:.0f}s:\n{self.log_tail()}")
+                raise LocalKafkaError(
+                    f"Kafka broker {self.node_id} not ready after {timeout:.0f}s:\n{self.log_tail()}"
+                )
             time.sleep(0.25)
         return self
 
