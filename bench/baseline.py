@@ -67,7 +67,7 @@ def run_workers(workers: int, linger: int) -> int:
 
 if __name__ == "__main__":
     port, bootstrap, prefix = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-    linger = int(sys.argv[4]) if len(sys.argv) > 4 else 5
+    linger = int(sys.argv[4]) if len(sys.argv) > 4 else 0  # aiokafka's default, and the bridge's
     workers = int(sys.argv[5]) if len(sys.argv) > 5 else 0  # 1: one process, port shared
     if workers > 1:
         sys.exit(run_workers(workers, linger))

@@ -164,30 +164,42 @@ class Target:
 
     def command(self, port: int, bootstrap: str, prefix: str) -> list[str]:
         if self.kind == "baseline":
-            workers = [] if self.workers == 1 else ["5", str(self.workers)]  # 5: linger_ms
-            return [sys.executable, "-m", "bench.baseline", str(port), bootstrap, prefix, *workers]
+            workers = [] if self.workers == 1 else [str(self.workers)]
+            return [
+                sys.executable,
+                "-m",
+                "bench.baseline",
+                str(port),
+                bootstrap,
+                prefix,
+                "0",
+                *workers,
+            ]  # linger 0
         if self.kind == "connect":
-            return [str(connect_binary()), str(port), bootstrap, prefix]
+            return [str(built_binary("connect")), str(port), bootstrap, prefix]
         return [sys.executable, "-m", "bridge", "serve", "--workers", str(self.workers)]
 
 
-CONNECT_SOURCES = ("go.mod", "go.sum", "main.go", "config.yaml")
+GO_SOURCES = {
+    "connect": ("go.mod", "go.sum", "main.go", "config.yaml"),  # the Redpanda Connect stand-in
+    "delay": ("go.mod", "main.go"),  # the delaying TCP proxy of bench/sweep.py
+}
 
 
-def connect_binary() -> Path:
-    """bench/connect/ built with `go build`, once per version of its sources: the binary's name
+def built_binary(name: str) -> Path:
+    """bench/<name>/ built with `go build`, once per version of its sources: the binary's name
     carries a hash of them, so an edit makes a new build and an unchanged tree reuses the last."""
-    source = HERE / "connect"
+    source = HERE / name
     digest = hashlib.sha256()
-    for name in CONNECT_SOURCES:
-        digest.update(name.encode() + b"\0" + (source / name).read_bytes() + b"\0")
+    for file in GO_SOURCES[name]:
+        digest.update(file.encode() + b"\0" + (source / file).read_bytes() + b"\0")
     cache = Path.home() / ".cache" / "socketlabs-kafka-bridge" / "bin"
-    binary = cache / f"bench-connect-{digest.hexdigest()[:12]}"
+    binary = cache / f"bench-{name}-{digest.hexdigest()[:12]}"
     if binary.exists():
         return binary
     go = shutil.which("go")
     if go is None:
-        raise RuntimeError("scenario connect builds bench/connect/ with Go (>= 1.26): `go` is not on PATH")
+        raise RuntimeError(f"bench/{name}/ is built with Go (>= 1.26): `go` is not on PATH")
     cache.mkdir(parents=True, exist_ok=True)
     partial = binary.with_name(f"{binary.name}.tmp{os.getpid()}")
     result = subprocess.run(
@@ -196,7 +208,7 @@ def connect_binary() -> Path:
     )  # fmt: skip
     if result.returncode != 0:
         partial.unlink(missing_ok=True)
-        raise RuntimeError(f"go build of bench/connect failed:\n{result.stderr.strip()}")
+        raise RuntimeError(f"go build of bench/{name} failed:\n{result.stderr.strip()}")
     partial.replace(binary)  # atomic: a concurrent run never starts a half-written binary
     return binary
 

@@ -1,0 +1,3 @@
+module bench-delay
+
+go 1.22
