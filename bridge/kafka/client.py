@@ -1,5 +1,6 @@
-"""With `kafka_topics` (topic creation), the only module that imports aiokafka: a publisher that
-awaits the broker's acknowledgement.
+"""The Kafka client side: a publisher that awaits the broker's acknowledgement, readiness, and a
+consumer for the tools (topic creation is `bridge/kafka/topics.py`; aiokafka's internals are
+reached only through `bridge/kafka/aiokafka_internals.py`).
 
 The producer is created once per process and started in the background, so the bridge comes up
 (not ready) while Kafka is still unreachable and connects as soon as it can. Every Kafka failure
@@ -17,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.conn import create_conn
 from aiokafka.errors import (
     KafkaError,
     SaslAuthenticationFailed,
@@ -29,6 +29,7 @@ from bridge.core.deadline import Deadlines
 from bridge.core.errors import Unavailable
 from bridge.core.records import Record
 from bridge.core.settings import Settings
+from bridge.kafka.aiokafka_internals import connect_once, existing_topics
 from bridge.kafka.partitioner import partition
 from bridge.telemetry.metrics import Metrics
 
@@ -191,8 +192,8 @@ class KafkaPublisher:
         assert self._producer is not None
         try:
             async with asyncio.timeout(5):
-                cluster = await self._producer.client.fetch_all_metadata()
-            missing = sorted(set(self._settings.topics.values()) - cluster.topics())
+                topics = await existing_topics(self._producer)
+            missing = sorted(set(self._settings.topics.values()) - topics)
             self._missing_topics = frozenset(missing)
             reason = f"topics missing: {', '.join(missing)}" if missing else ""
         except (KafkaError, TimeoutError) as exc:
@@ -216,7 +217,7 @@ async def connection_problem(settings: Settings) -> str | None:
         host, _, port = server.rpartition(":")
         try:
             async with asyncio.timeout(5):
-                connection = await create_conn(
+                await connect_once(
                     host,
                     int(port),
                     client_id=options["client_id"],
@@ -226,7 +227,6 @@ async def connection_problem(settings: Settings) -> str | None:
                     sasl_plain_username=options.get("sasl_plain_username"),
                     sasl_plain_password=options.get("sasl_plain_password"),
                 )
-            connection.close()
             return None
         except SaslAuthenticationFailed as exc:
             # The broker's own sentence, e.g. "... invalid credentials with SASL mechanism ...".

@@ -21,7 +21,6 @@ import asyncio
 import glob
 import os
 import tempfile
-from bisect import bisect_left
 from collections.abc import Iterable
 from typing import Any
 
@@ -30,6 +29,7 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 
 from bridge import __version__
 from bridge.core.events import EVENT_KINDS
+from bridge.telemetry.prometheus_internals import observe_all
 
 AUTH_FAILURE_REASONS = ("missing_secret", "wrong_secret", "server_id", "source_ip")
 PRODUCE_ERROR_REASONS = ("timeout", "unavailable", "not_connected", "topic_missing", "rejected", "overload")
@@ -201,26 +201,6 @@ class Metrics:
         observed, self._observed = self._observed, {}
         for histogram, values in observed.items():
             observe_all(histogram, values)
-
-
-def observe_all(histogram: Histogram, values: list[float]) -> None:
-    """`histogram.observe(v)` for every v, with one write per bucket touched.
-
-    prometheus-client has no bulk observe, so for several values this reads its Histogram's
-    `_upper_bounds` and writes `_buckets` and `_sum` as `observe` does (the version is pinned,
-    and tests/unit/telemetry/test_metrics.py checks the exposition equals the one of `observe` calls).
-    """
-    if len(values) == 1:
-        histogram.observe(values[0])
-        return
-    bounds = histogram._upper_bounds  # observe() counts v in the first bucket with v <= bound
-    counts: dict[int, int] = {}
-    for value in values:
-        index = bisect_left(bounds, value)
-        counts[index] = counts.get(index, 0) + 1
-    for index, count in counts.items():
-        histogram._buckets[index].inc(count)
-    histogram._sum.inc(sum(values))
 
 
 def exposition_registry(registry: CollectorRegistry) -> CollectorRegistry:

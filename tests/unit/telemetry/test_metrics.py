@@ -2,7 +2,8 @@ import asyncio
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
-from bridge.telemetry.metrics import LATENCY_BUCKETS, Metrics, observe_all
+from bridge.telemetry.metrics import LATENCY_BUCKETS, Metrics
+from bridge.telemetry.prometheus_internals import observe_all
 
 
 def sample(registry: CollectorRegistry, name: str, **labels: str) -> float | None:

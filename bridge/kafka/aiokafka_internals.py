@@ -1,0 +1,51 @@
+"""The one module that reaches into aiokafka's undocumented internals (checked on aiokafka 0.14.0).
+
+aiokafka's public API has no call for "which topics exist" on a producer, and its clients only
+log why a bootstrap server refused them (raising a bare KafkaConnectionError). Readiness and the
+"cannot connect" sentence need both, so this module uses the producer's `client` (an
+`AIOKafkaClient`, not documented) and `aiokafka.conn.create_conn`.
+"""
+
+from __future__ import annotations
+
+import ssl
+
+import aiokafka
+from aiokafka import AIOKafkaProducer
+from aiokafka.conn import create_conn
+
+from bridge.core.versions import require
+
+require("aiokafka", aiokafka.__version__, ("0.14.0",), __name__)
+
+
+async def existing_topics(producer: AIOKafkaProducer) -> set[str]:
+    """Every topic of the cluster, from one metadata request on the producer's connections."""
+    cluster = await producer.client.fetch_all_metadata()
+    topics: set[str] = cluster.topics()
+    return topics
+
+
+async def connect_once(
+    host: str,
+    port: int,
+    *,
+    client_id: str,
+    ssl_context: ssl.SSLContext | None,
+    security_protocol: str,
+    sasl_mechanism: str | None,
+    sasl_plain_username: str | None,
+    sasl_plain_password: str | None,
+) -> None:
+    """Open and close one connection, so that a refusal raises its real cause (SASL, TLS, socket)."""
+    connection = await create_conn(
+        host,
+        port,
+        client_id=client_id,
+        ssl_context=ssl_context,
+        security_protocol=security_protocol,
+        sasl_mechanism=sasl_mechanism,
+        sasl_plain_username=sasl_plain_username,
+        sasl_plain_password=sasl_plain_password,
+    )
+    connection.close()
