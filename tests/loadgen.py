@@ -23,7 +23,6 @@ from aiokafka import AIOKafkaConsumer
 
 from tests.helpers import SAMPLE_SECRET
 
-KINDS = ("queued", "deferred", "delivered", "failed", "complaint", "click", "open", "unsubscribe", "unknown")
 # Event types the load rotates through, so several topics (and partitions) take part.
 TYPES = ("Queued", "Delivered", "Failed", "Deferred")
 

@@ -8,7 +8,6 @@ environment.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,13 +16,7 @@ import uuid
 
 from aiokafka import AIOKafkaConsumer
 
-from tests.helpers import SAMPLE_SECRET
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.helpers import SAMPLE_SECRET, free_port
 
 
 class RunningBridge:

@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bridge.core.settings import load_settings
 from bridge.kafka.topics import CREATED, REFUSED, create_topics
+from tests.integration.bridge_process import RunningBridge
 
 T = TypeVar("T")
 
@@ -87,3 +88,10 @@ async def create_bridge_topics(env: dict[str, str]) -> list[str]:
     outcomes = await create_topics(load_settings(environ=env), partitions=1, replication_factor=1)
     assert all(o.outcome != REFUSED for o in outcomes), outcomes
     return [o.topic for o in outcomes if o.outcome == CREATED]
+
+
+def readiness(bridge: RunningBridge) -> tuple[int, str, float]:
+    """/readyz's status and body, and the bridge_kafka_ready gauge."""
+    status, body = get(bridge.admin_url + "/readyz")
+    _, text = get(bridge.admin_url + "/metrics")
+    return status, body, metric(text, "bridge_kafka_ready")

@@ -29,8 +29,8 @@ import aiohttp
 import pytest
 
 from tests.containers import containers_required, docker_unavailable_reason
-from tests.helpers import SAMPLE_KINDS, SAMPLE_SECRET, sample
-from tests.integration.test_end_to_end import KINDS, expected_value, free_port, read_records
+from tests.helpers import KINDS, SAMPLE_KINDS, SAMPLE_SECRET, expected_value, free_port, sample
+from tests.integration.bridge_process import read_records
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -29,8 +29,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.deploy.tools import by_kind, helm_template
-from tests.helpers import SAMPLE_SECRET
-from tests.integration.test_end_to_end import free_port
+from tests.helpers import SAMPLE_SECRET, free_port
 
 pytestmark = pytest.mark.integration
 

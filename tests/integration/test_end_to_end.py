@@ -7,26 +7,14 @@ import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qsl
 
 import aiohttp
 import pytest
 
-from tests.helpers import SAMPLE_KINDS, SAMPLE_SECRET, sample
-
-# free_port is re-exported: tests written before bridge_process.py existed import it from here.
-from tests.integration.bridge_process import RunningBridge, free_port, read_records  # noqa: F401
-from tests.integration.probes import get, metric
+from tests.helpers import KINDS, SAMPLE_KINDS, SAMPLE_SECRET, expected_value, sample
+from tests.integration.bridge_process import RunningBridge, read_records
 
 pytestmark = pytest.mark.integration
-KINDS = ("queued", "deferred", "delivered", "failed", "complaint", "click", "open", "unsubscribe", "unknown")
-
-
-def readiness(bridge: RunningBridge) -> tuple[int, str, float]:
-    """/readyz's status and body, and the bridge_kafka_ready gauge."""
-    status, body = get(bridge.admin_url + "/readyz")
-    _, text = get(bridge.admin_url + "/metrics")
-    return status, body, metric(text, "bridge_kafka_ready")
 
 
 @pytest.fixture(scope="module")
@@ -44,15 +32,6 @@ def bridge(kafka_bootstrap: str) -> Iterator[RunningBridge]:
     assert code == 0, stderr[-2000:]
     assert SAMPLE_SECRET not in stderr, "the secret key reached a log line"
     assert "ana.lima@example.net" not in stderr, "an email address reached a log line unmasked"
-
-
-def expected_value(name: str) -> dict:
-    body, _ = sample(name)
-    if name.endswith(".json"):
-        event = json.loads(body)
-    else:
-        event = dict(parse_qsl(body.decode().strip(), keep_blank_values=True))
-    return {k: v for k, v in event.items() if k.lower() != "secretkey"}
 
 
 async def test_every_sample_lands_in_its_topic_with_the_contract_record(bridge, kafka_bootstrap):

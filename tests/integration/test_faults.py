@@ -24,9 +24,10 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bridge.tools.localkafka import LocalKafka
+from tests.helpers import KINDS
 from tests.integration.bridge_process import RunningBridge
 from tests.integration.probes import metric
-from tests.loadgen import KINDS, Answer, Load, event, read_event_ids, slow_post
+from tests.loadgen import Answer, Load, event, read_event_ids, slow_post
 
 pytestmark = pytest.mark.integration
 

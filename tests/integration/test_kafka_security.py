@@ -19,9 +19,8 @@ import pytest
 
 from bridge.tools.localkafka import LocalKafka, LocalKafkaError
 from tests.certs import CertificateAuthority, Pair
-from tests.helpers import SAMPLE_SECRET, sample
+from tests.helpers import SAMPLE_SECRET, expected_value, sample
 from tests.integration.bridge_process import RunningBridge, read_records
-from tests.integration.test_end_to_end import expected_value
 
 pytestmark = pytest.mark.integration
 USER, PASSWORD = "bridge-producer", "scram-Pw-7Hq2-Zx9"

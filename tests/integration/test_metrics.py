@@ -22,8 +22,8 @@ import aiohttp
 import pytest
 from prometheus_client.mmap_dict import MmapedDict
 
-from tests.helpers import SAMPLE_KINDS, SAMPLE_SECRET, sample
-from tests.integration.bridge_process import RunningBridge, free_port
+from tests.helpers import SAMPLE_KINDS, SAMPLE_SECRET, free_port, sample
+from tests.integration.bridge_process import RunningBridge
 from tests.integration.probes import (
     create_bridge_topics,
     get,

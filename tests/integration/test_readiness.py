@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from tests.integration.probes import create_bridge_topics, wait_for
-from tests.integration.test_end_to_end import RunningBridge, readiness
+from tests.integration.bridge_process import RunningBridge
+from tests.integration.probes import create_bridge_topics, readiness, wait_for
 
 pytestmark = pytest.mark.integration
 WITHIN = 15  # seconds: the 2 s probe, a 5 s metadata timeout, and a loaded machine

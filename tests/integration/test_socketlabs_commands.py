@@ -23,8 +23,8 @@ import pytest
 
 from bridge.__main__ import main
 from bridge.cli.roundtrip import TYPE_KINDS
-from tests.helpers import SAMPLE_SECRET
-from tests.integration.bridge_process import RunningBridge, free_port, read_records
+from tests.helpers import SAMPLE_SECRET, free_port
+from tests.integration.bridge_process import RunningBridge, read_records
 from tests.socketlabs_standin import API_KEY, DOCUMENTED_ANSWER, Standin, StandinWebhook, standin_in_thread
 
 pytestmark = pytest.mark.integration

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from tests.helpers import KINDS
 from tests.integration.bridge_process import RunningBridge
-from tests.loadgen import KINDS
 
 pytestmark = pytest.mark.integration
 

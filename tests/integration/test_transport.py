@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from tests.certs import CertificateAuthority, Pair
-from tests.helpers import sample
-from tests.integration.bridge_process import RunningBridge, free_port
+from tests.helpers import free_port, sample
+from tests.integration.bridge_process import RunningBridge
 
 pytestmark = pytest.mark.integration
 READ_TIMEOUT, KEEPALIVE_TIMEOUT, MAX_HEADER_BYTES = 1.0, 2.0, 1024

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from bridge.http import listener
 from bridge.http.listener import EagerAcceptSite
-from tests.integration.bridge_process import free_port
+from tests.helpers import free_port
 
 BURST = 50
 PASSES = 10

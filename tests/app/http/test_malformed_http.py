@@ -24,11 +24,6 @@ MAX_HEADER_BYTES = 1024
 
 
 @pytest.fixture
-def registry() -> CollectorRegistry:
-    return CollectorRegistry()
-
-
-@pytest.fixture
 async def port(registry: CollectorRegistry) -> AsyncIterator[int]:
     app = create_app(load_settings(None, ENV), publisher=RecordingPublisher(), registry=registry)
     runner = JsonErrorsRunner(

@@ -23,11 +23,6 @@ def publisher() -> RecordingPublisher:
 
 
 @pytest.fixture
-def registry() -> CollectorRegistry:
-    return CollectorRegistry()
-
-
-@pytest.fixture
 def make_client(aiohttp_client, publisher, registry):
     async def make(**env: str):
         settings = load_settings(None, {**BASE_ENV, **env})

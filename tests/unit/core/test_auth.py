@@ -11,7 +11,7 @@ from bridge.core.auth import authenticate
 from bridge.core.errors import Unauthorized
 from bridge.core.events import Event, parse_body
 from bridge.core.settings import Secret, Webhook
-from tests.unit.conftest import SAMPLE_KINDS, SAMPLE_SECRET, read_sample
+from tests.helpers import SAMPLE_EVENT_KINDS, SAMPLE_SECRET, read_sample
 
 ACCOUNT = Webhook(name="account", secret_keys=(Secret("current-secret"), Secret("next-secret")))
 LEGACY = Webhook(
@@ -60,7 +60,7 @@ def test_secret_key_is_looked_up_case_insensitively(key: str) -> None:
 
 def test_every_sample_authenticates_with_the_sample_secret() -> None:
     webhook = Webhook(name="default", secret_keys=(Secret("other"), Secret(SAMPLE_SECRET)))
-    for name in SAMPLE_KINDS:
+    for name in SAMPLE_EVENT_KINDS:
         content_type = "application/json" if name.endswith(".json") else "application/x-www-form-urlencoded"
         event = parse_body(read_sample(name), content_type)
         assert authenticate(event, (ACCOUNT, webhook)) is webhook, name

@@ -23,7 +23,7 @@ from bridge.core.events import (
     enum_index,
     parse_body,
 )
-from tests.unit.conftest import SAMPLE_KINDS, SAMPLE_SECRET, read_sample, sample_files
+from tests.helpers import SAMPLE_EVENT_KINDS, SAMPLE_SECRET, read_sample, sample_files
 
 JSON_CONTENT_TYPES = ["application/json", "", "application/octet-stream", "text/plain"]
 FORM_CONTENT_TYPES = [
@@ -34,8 +34,8 @@ FORM_CONTENT_TYPES = [
     "application/json",  # wrong: a legacy sender mislabelling its form body
 ]
 
-JSON_SAMPLES = [name for name in SAMPLE_KINDS if name.endswith(".json")]
-FORM_SAMPLES = [name for name in SAMPLE_KINDS if name.endswith(".form")]
+JSON_SAMPLES = [name for name in SAMPLE_EVENT_KINDS if name.endswith(".json")]
+FORM_SAMPLES = [name for name in SAMPLE_EVENT_KINDS if name.endswith(".form")]
 
 
 def _event(**fields: Any) -> Event:
@@ -46,7 +46,7 @@ def _event(**fields: Any) -> Event:
 
 
 def test_every_sample_file_has_an_expected_kind() -> None:
-    assert {p.name for p in sample_files()} == set(SAMPLE_KINDS)
+    assert {p.name for p in sample_files()} == set(SAMPLE_EVENT_KINDS)
 
 
 @pytest.mark.parametrize("content_type", JSON_CONTENT_TYPES)
@@ -54,7 +54,7 @@ def test_every_sample_file_has_an_expected_kind() -> None:
 def test_json_sample_parses_to_its_kind(name: str, content_type: str) -> None:
     body = read_sample(name)
     event = parse_body(body, content_type)
-    assert event.kind is SAMPLE_KINDS[name]
+    assert event.kind is SAMPLE_EVENT_KINDS[name]
     original = json.loads(body)
     assert event.fields == original
     assert list(event.fields) == list(original)  # key order as received
@@ -67,7 +67,7 @@ def test_json_sample_parses_to_its_kind(name: str, content_type: str) -> None:
 def test_form_sample_parses_to_its_kind(name: str, content_type: str) -> None:
     body = read_sample(name)
     event = parse_body(body, content_type)
-    assert event.kind is SAMPLE_KINDS[name]
+    assert event.kind is SAMPLE_EVENT_KINDS[name]
     expected = dict(parse_qsl(body.decode().strip(), keep_blank_values=True))
     assert event.fields == expected
     assert all(isinstance(v, str) for v in event.fields.values())

@@ -27,7 +27,7 @@ from tests.fuzzing import (
     record_failure,
     webhook_of,
 )
-from tests.unit.conftest import micros
+from tests.helpers import micros
 
 WEBHOOKS = tuple(Webhook(name, tuple(Secret(k) for k in keys)) for name, keys in SECRETS.items())
 TOPICS = {kind: f"t.{kind}" for kind in Kind}

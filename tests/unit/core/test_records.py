@@ -18,13 +18,13 @@ from bridge.core.errors import BadRequest
 from bridge.core.events import EVENT_KINDS, Event, Kind, parse_body
 from bridge.core.records import Record, canonical_json, rfc3339, to_record
 from bridge.core.settings import load_settings
-from tests.unit.conftest import SAMPLE_KINDS, SAMPLE_SECRET, micros, read_sample
+from tests.helpers import SAMPLE_EVENT_KINDS, SAMPLE_SECRET, micros, read_sample
 
 RECEIVED_AT = datetime(2026, 5, 18, 8, 12, 45, 123456, tzinfo=UTC)
 RECEIVED_MS = 1779091965123
 HEADER_NAMES = ["event-type", "event-id", "webhook", "server-id", "received-at", "content-type"]
 RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
-PRODUCED_SAMPLES = [name for name, kind in SAMPLE_KINDS.items() if kind is not Kind.VALIDATION]
+PRODUCED_SAMPLES = [name for name, kind in SAMPLE_EVENT_KINDS.items() if kind is not Kind.VALIDATION]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -82,7 +82,7 @@ def _input_fields(name: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("name", PRODUCED_SAMPLES)
 def test_sample_record(name: str, topics: dict[Kind, str]) -> None:
-    kind = SAMPLE_KINDS[name]
+    kind = SAMPLE_EVENT_KINDS[name]
     record = record_of(read_sample(name), _content_type(name), topics, webhook="account")
 
     assert record.topic == f"acme.{kind}"
