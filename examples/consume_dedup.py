@@ -82,7 +82,7 @@ def handle(headers: dict[str, str], event: dict[str, object]) -> None:
         "event_id": headers["event-id"],
         "message_id": event.get("MessageId"),
         "type": event.get("Type"),
-        "datetime": event.get("DateTime"),  # order by this, not by arrival (PROTOCOL.md section 8)
+        "datetime": event.get("DateTime"),  # order by this, not by arrival (docs/architecture.md, Ordering)
         "address": event.get("Address"),
     }
     print(json.dumps(line), flush=True)

@@ -1,8 +1,9 @@
 """What SocketLabs sends: parsing a webhook body into an event, and the event's kind.
 
-Pure functions, no aiohttp and no aiokafka. The rules follow PROTOCOL.md: JSON or legacy form
-bodies, keys read case-insensitively but forwarded with their original casing, enumerations as a
-number, a numeric string or a name in any case, and every `Type`, known or not, accepted.
+Pure functions, no aiohttp and no aiokafka. The rules are the wire rules of docs/architecture.md:
+JSON or legacy form bodies, keys read case-insensitively but forwarded with their original casing,
+enumerations as a number, a numeric string or a name in any case, and every `Type`, known or not,
+accepted.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Realistic sample events of every kind, as SocketLabs' Event Tester sends them.
 
-Used by `send-test` and the `dev` quick start. Field names and shapes follow PROTOCOL.md: JSON
-posts carry an ISO 8601 `DateTime` with seven fractional digits; legacy form posts carry every
-value as a string, `DateTime` in RFC 1123, and no nested `Data`.
+Used by `send-test` and the `dev` quick start. Field names and shapes follow the wire rules in
+docs/architecture.md: JSON posts carry an ISO 8601 `DateTime` with seven fractional digits; legacy
+form posts carry every value as a string, `DateTime` in RFC 1123, and no nested `Data`.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def form_body(event: dict[str, Any]) -> str:
     fields: dict[str, str] = {}
     for key, value in event.items():
         if isinstance(value, (dict, list)):
-            continue  # how legacy posts encoded Data is unknown (PROTOCOL.md section 7)
+            continue  # how legacy posts encoded Data is unknown (docs/architecture.md, Encodings)
         if key == "DateTime" and isinstance(value, str):
             value = _rfc1123(value)
         fields[key] = "" if value is None else str(value)

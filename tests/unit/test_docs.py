@@ -157,16 +157,28 @@ def test_readme_links_every_doc() -> None:
         assert f"docs/{doc.name}" in readme, f"README.md does not link docs/{doc.name}"
 
 
-def test_readme_mermaid_diagram_is_a_well_formed_flowchart() -> None:
-    """Mermaid itself is a JavaScript tool; this checks the grammar the diagram uses: a
+@pytest.mark.parametrize("page", ["README.md", "docs/architecture.md"])
+def test_mermaid_diagram_is_a_well_formed_flowchart(page: str) -> None:
+    """Mermaid itself is a JavaScript tool; this checks the grammar the diagrams use: a
     `flowchart LR` header, then edges `ID[label] -- text --> ID[(label)]` with balanced brackets
-    and no characters Mermaid treats as syntax inside a label."""
-    readme = (ROOT / "README.md").read_text()
-    blocks = re.findall(r"```mermaid\n(.*?)```", readme, re.S)
+    and no characters Mermaid treats as syntax inside a label, lone nodes, and `subgraph ID [title]`
+    ... `end`."""
+    text = (ROOT / page).read_text()
+    blocks = re.findall(r"```mermaid\n(.*?)```", text, re.S)
     assert len(blocks) == 1
     lines = [line.strip() for line in blocks[0].strip().splitlines() if line.strip()]
     assert re.fullmatch(r"flowchart (LR|TD|TB|RL|BT)", lines[0])
     node = r"[A-Za-z][A-Za-z0-9_]*(?:\[[^\[\]()\"]+\]|\[\([^\[\]()\"]+\)\]|\(\[[^\[\]()\"]+\]\))?"
     edge = rf"{node}\s*(?:--\s*[^-<>\"]+?\s*-->|-->|-\.->|==>)\s*{node}"
+    depth = 0
     for line in lines[1:]:
-        assert re.fullmatch(edge, line), f"not a Mermaid flowchart edge: {line}"
+        if re.fullmatch(r"subgraph [A-Za-z][A-Za-z0-9_]* \[[^\[\]()\"]+\]", line):
+            depth += 1
+        elif line == "end":
+            depth -= 1
+            assert depth >= 0, "an `end` without its subgraph"
+        else:
+            assert re.fullmatch(edge, line) or re.fullmatch(node, line), (
+                f"not a Mermaid flowchart edge: {line}"
+            )
+    assert depth == 0, "a subgraph without its `end`"

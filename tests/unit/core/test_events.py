@@ -1,4 +1,4 @@
-"""parse_body, Event and enum_index: what SocketLabs sends, read the way PROTOCOL.md says."""
+"""parse_body, Event and enum_index: what SocketLabs sends, read by the wire rules of docs/architecture.md."""
 
 from __future__ import annotations
 
