@@ -124,8 +124,11 @@ def run_tool(args: argparse.Namespace, load_settings: Callable[..., Settings]) -
             concurrency=args.concurrency,
             timeout=args.timeout,
         )
-    from bridge.tools.tail import run_tail
-
+    try:
+        from bridge.tools.tail import run_tail
+    except KeyboardInterrupt:  # Ctrl-C while aiokafka imports: seconds on a loaded machine
+        print("\nstopped.", file=sys.stderr)
+        return 0
     return run_tail(
         load_settings(args.config, require_secret=False),
         args.kinds,

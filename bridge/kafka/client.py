@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -257,7 +257,7 @@ CONSUMER_START_TIMEOUT = 20.0  # seconds to connect and fix the start positions
 @contextlib.asynccontextmanager
 async def consume(
     settings: Settings, topics: Sequence[str], *, from_beginning: bool = False
-) -> AsyncIterator[AsyncIterator[ConsumedRecord]]:
+) -> AsyncIterator[AsyncGenerator[ConsumedRecord, None]]:
     """`async with consume(settings, topics) as records: async for record in records: ...`
 
     Reads every partition of the topics that exist, without a consumer group (nothing committed,
@@ -298,7 +298,7 @@ async def consume(
         await consumer.stop()
 
 
-async def _records(consumer: AIOKafkaConsumer) -> AsyncIterator[ConsumedRecord]:
+async def _records(consumer: AIOKafkaConsumer) -> AsyncGenerator[ConsumedRecord, None]:
     async for message in consumer:
         yield ConsumedRecord(
             topic=message.topic,

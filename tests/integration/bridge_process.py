@@ -7,12 +7,17 @@ environment.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TextIO
 
 from aiokafka import AIOKafkaConsumer
 
@@ -75,6 +80,52 @@ class RunningBridge:
         self.process.wait(timeout=60)
         self.log.seek(0)
         return self.process.returncode, self.log.read().decode()
+
+
+CTRL_C_BOUND = 2.0  # seconds from SIGINT to exit that `tail` promises, loaded machine or not
+
+
+class Tail:
+    """`socketlabs-bridge tail` as a user runs it; stdout and stderr in files a test can read."""
+
+    def __init__(self, process: subprocess.Popen[str], out: TextIO, err: TextIO) -> None:
+        self.process, self.out, self.err = process, out, err
+
+    def read(self, handle: TextIO) -> str:
+        handle.seek(0)
+        return handle.read()
+
+    def wait_for(self, handle: TextIO, text: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.read(handle):
+            assert self.process.poll() is None, self.read(self.err)
+            assert time.monotonic() < deadline, f"no {text!r} from tail in {timeout}s: {self.read(self.err)}"
+            time.sleep(0.05)
+
+    def ctrl_c(self) -> float:
+        """Press Ctrl-C; the seconds until tail exited (it is killed after 30)."""
+        started = time.monotonic()
+        self.process.send_signal(signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=30)
+        return time.monotonic() - started
+
+
+@contextmanager
+def running_tail(env: dict[str, str], *args: str) -> Iterator[Tail]:
+    """Start tail, wait until it reads (its "Ctrl-C stops." line), kill it after the test if needed."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bridge", "tail", *args], env=env, stdout=out, stderr=err, text=True
+        )
+        tail = Tail(process, out, err)
+        try:
+            tail.wait_for(err, "Ctrl-C stops")
+            yield tail
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
 
 
 async def read_records(bootstrap: str, topics: list[str], count: int, timeout: float = 30) -> list:

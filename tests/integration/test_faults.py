@@ -25,7 +25,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bridge.tools.localkafka import LocalKafka
 from tests.helpers import KINDS
-from tests.integration.bridge_process import RunningBridge
+from tests.integration.bridge_process import CTRL_C_BOUND, RunningBridge, running_tail
 from tests.integration.probes import metric
 from tests.loadgen import Answer, Load, event, read_event_ids, slow_post
 
@@ -470,3 +470,19 @@ async def test_same_event_twice_has_the_same_event_id(start_bridge, local_kafka)
     assert second["offset"] > first["offset"]
     ids = await read_event_ids(local_kafka.bootstrap_servers, [f"{running.prefix}.delivered"])
     assert ids == {first["event_id"]: 2}
+
+
+@pytest.mark.parametrize("fault", ["paused", "killed"])
+def test_tail_stops_within_2s_of_ctrl_c_when_the_broker_is_gone_and_the_cpus_busy(
+    local_kafka, busy_cpus, fault
+):
+    running = RunningBridge(local_kafka.bootstrap_servers)
+    running.run("topics", "create", "--partitions", "2")
+    with running_tail(running.env) as tail:
+        local_kafka.pause() if fault == "paused" else local_kafka.kill()
+        time.sleep(1)  # the consumer's fetches now wait on a broker that does not answer
+        took = tail.ctrl_c()
+        assert tail.process.returncode == 0, tail.read(tail.err)
+        assert took <= CTRL_C_BOUND, f"tail took {took:.2f}s to stop after Ctrl-C (broker {fault})"
+        assert "Traceback" not in tail.read(tail.err)
+        assert "stopped." in tail.read(tail.err)
