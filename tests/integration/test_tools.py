@@ -33,10 +33,11 @@ SCHEMAS = ROOT / "docs" / "schemas"
 def bridge(kafka_bootstrap: str) -> Iterator[RunningBridge]:
     running = RunningBridge(kafka_bootstrap)
     created = running.run("topics", "create", "--partitions", "2", "--retention", "3d")
-    assert f"{running.prefix}.failed: created (2 partitions, replication factor 1, retention 3d)" in (
-        created.stdout
+    assert (
+        f"{running.prefix}.failed: created (2 partitions, replication factor 1, min.insync.replicas 1, retention 3d)"
+        in (created.stdout)
     )
-    again = running.run("topics", "create", "--retention", "1h")
+    again = running.run("topics", "create", "--partitions", "2", "--retention", "1h")
     assert f"{running.prefix}.failed: exists (left unchanged)" in again.stdout
     running.start()
     running.wait_ready()
