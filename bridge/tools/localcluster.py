@@ -47,7 +47,10 @@ class LocalKafkaCluster:
     kill/pause/resume/restart act on one node (by id) and keep its ports and data dir.
     """
 
-    def __init__(self, size: int = 3, *, workdir: Path | None = None, heap: str = "-Xmx384m") -> None:
+    def __init__(
+        self, size: int = 3, *, workdir: Path | None = None, heap: str = "-Xmx384m", quick_start: bool = True
+    ) -> None:
+        """`quick_start=False`: the full JIT, as `LocalKafka` explains (for benchmarks)."""
         self._owns_workdir = workdir is None
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="localcluster-"))
         controller_ports = free_ports(size)
@@ -62,6 +65,7 @@ class LocalKafkaCluster:
                 workdir=self.workdir / f"node-{node_id}",
                 extra_properties=_CLUSTER_PROPERTIES,
                 heap=heap,
+                quick_start=quick_start,
             )
             for node_id, port in quorum.items()
         }

@@ -233,7 +233,7 @@ class LocalKafka:
         controller_port: int | None = None,
         quorum: Mapping[int, int] | None = None,
         cluster_id: str | None = None,
-        heap: str = "-Xmx512m",
+        heap: str | None = None,
     ) -> None:
         extra_listeners = dict(extra_listeners or {})
         ports = free_ports(2 + len(extra_listeners))
@@ -310,9 +310,9 @@ class LocalKafka:
         lib = resolve_kafka_classpath(self._cache_dir)
         # A throwaway broker starts about twice as fast with the quick JIT tier only and the
         # single-threaded collector (measured on a busy two-core machine: 45 s -> 20 s).
-        quick_flags = ["-Xms128m", self._heap, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"]
+        quick_flags = ["-Xms128m", self._heap or "-Xmx512m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"]
         # kafka-server-start.sh and kafka-run-class.sh defaults.
-        server_flags = ["-Xms1g", "-Xmx1g", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+        server_flags = [*([self._heap] if self._heap else ["-Xms1g", "-Xmx1g"]), "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
                         "-XX:InitiatingHeapOccupancyPercent=35", "-XX:+ExplicitGCInvokesConcurrent"]  # fmt: skip
         return [
             java,
