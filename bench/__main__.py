@@ -35,6 +35,7 @@ from bench.harness import (
     write_templates,
     wrk,
 )
+from bridge.tools.localcluster import LocalKafkaCluster
 from bridge.tools.localkafka import LocalKafka
 
 SCENARIOS = {
@@ -70,6 +71,12 @@ def main(argv: list[str] | None = None) -> int:
         "its JIT compiles the produce path under load",
     )
     parser.add_argument("--bootstrap", help="use this Kafka instead of starting a local one")
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="start a local three-broker cluster instead of one broker; topics get replication "
+        "factor 3 (min.insync.replicas 2): the cost of replication (broker CPU is not sampled)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument(
         "--reference",
@@ -96,7 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     extra_env = dict(item.split("=", 1) for item in args.env)
 
     print(conditions(args))
-    kafka = None if args.bootstrap else LocalKafka(quick_start=False).start()
+    kafka: LocalKafka | LocalKafkaCluster | None = None
+    if args.cluster:
+        kafka = LocalKafkaCluster(quick_start=False, heap="-Xmx512m").start()
+    elif not args.bootstrap:
+        kafka = LocalKafka(quick_start=False).start()
     bootstrap = args.bootstrap or kafka.bootstrap_servers  # type: ignore[union-attr]
     results: list[dict[str, Any]] = []
     try:
@@ -124,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if all(r["verdict"]["ok"] for r in results) else 1
 
 
-def kafka_pid(kafka: LocalKafka | None) -> int | None:
+def kafka_pid(kafka: LocalKafka | LocalKafkaCluster | None) -> int | None:
     process = getattr(kafka, "_proc", None)
     return process.pid if process is not None else None
 
@@ -133,7 +144,7 @@ def scenario(
     target: Target, bootstrap: str, work: Path, args: argparse.Namespace, broker: int | None
 ) -> dict[str, Any]:
     prefix = f"bench{uuid.uuid4().hex[:8]}"
-    run_async(create_topics(bootstrap, prefix, args.partitions))
+    run_async(create_topics(bootstrap, prefix, args.partitions, 3 if args.cluster else 1))
     templates = work / f"templates-{target.body_bytes}.lua"
     body = write_templates(templates, target.body_bytes)
     server = Server(target, bootstrap, prefix, work)
@@ -208,7 +219,7 @@ def conditions(args: argparse.Namespace) -> str:
         f"load average {load1:.2f}/{load5:.2f}, Python {platform.python_version()}\n"
         f"# wrk: {args.threads} thread(s), {args.connections} connections, {args.duration:g} s per scenario "
         f"after {args.warmup:g} s warm-up; {args.partitions} partitions per topic; rounds {args.rounds}; "
-        f"broker warm-up {args.broker_warmup:g} s"
+        f"broker warm-up {args.broker_warmup:g} s{'; three-broker cluster, replication factor 3' if args.cluster else ''}"
     )
 
 

@@ -41,13 +41,19 @@ def topics(prefix: str) -> list[str]:
     return [f"{prefix}.{kind.value}" for kind in EVENT_KINDS]
 
 
-async def create_topics(bootstrap: str, prefix: str, partitions: int) -> None:
+async def create_topics(bootstrap: str, prefix: str, partitions: int, replication_factor: int = 1) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        await admin.create_topics([NewTopic(t, partitions, 1) for t in topics(prefix)])
+        answer = await admin.create_topics(
+            [NewTopic(t, partitions, replication_factor) for t in topics(prefix)]
+        )
     finally:
         await admin.close()
+    # Kafka refuses a topic inside a successful answer (error code per topic).
+    refused = [f"{topic} (error {code})" for topic, code, *_ in answer.topic_errors if code]
+    if refused:
+        raise SystemExit(f"Kafka refused to create {', '.join(refused)}.")
 
 
 def write_templates(path: Path, body_bytes: int) -> int:
