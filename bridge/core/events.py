@@ -81,7 +81,7 @@ class Event:
     def without_secret_key(self) -> dict[str, Any]:
         """The fields minus `SecretKey` in any casing: what may leave the bridge."""
         if len(self._keys) == len(self.fields):  # no two keys differ only in casing: the usual case
-            fields = dict(self.fields)  # a copy and a delete: 0.4 µs, against 3.8 for the comprehension
+            fields = dict(self.fields)  # a copy and a delete: far cheaper than the comprehension
             fields.pop(self._keys.get("secretkey"), None)  # type: ignore[arg-type]
             return fields
         return {k: v for k, v in self.fields.items() if k.lower() != "secretkey"}
@@ -215,8 +215,8 @@ def _loads(body: bytes) -> tuple[Any, bool]:
 def contains_float(container: Any) -> bool:
     """Whether a parsed JSON value holds a float at any depth.
 
-    SocketLabs events are flat but for Data (Meta key/value pairs, Tags): a short walk, about
-    3.5 µs for a 1 KB event.
+    SocketLabs events are flat but for Data (Meta key/value pairs, Tags): a short walk, cheaper
+    than a regex over the body (docs/performance.md).
     """
     if type(container) is float:
         return True

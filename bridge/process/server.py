@@ -53,15 +53,14 @@ def _limits(settings: Settings) -> dict[str, Any]:
 
 
 def tune_gc() -> None:
-    """The cyclic garbage collector, tuned for a request loop, once serving.
+    """The cyclic garbage collector, tuned for a request loop, once serving (measured in
+    docs/performance.md, "Second round").
 
-    Measured with `python -m bench`, 4 interleaved rounds each (docs/performance.md):
     - everything built so far (modules, app, settings) lives as long as the process: frozen, out
-      of the collector's sight, full collections have far less to walk and pause the loop for
-      less (p99 46 ms instead of 63-74 ms);
+      of the collector's sight, full collections have far less to walk and pause the loop less;
     - a request's objects are freed by reference counting as soon as it is answered, so young
       collections every 700 allocations (the default) mostly walk requests still in flight;
-      every 10,000 is ~10% less CPU per event, and cycles are still collected.
+      every 10,000 still collects cycles, for less CPU per event.
     """
     gc.freeze()
     gc.set_threshold(10_000, 10, 10)

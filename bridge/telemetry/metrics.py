@@ -8,7 +8,7 @@ worker serves the sum over all of them.
 Per request, the counters, the in-flight gauge and the histograms are tallied in plain numbers
 (`request_started` ... `request_finished`) and written to prometheus-client once per event-loop
 pass, by `flush`: each of its writes takes a lock (and in multiprocess mode an mmap write), and
-eight of them per event were ~7% of a request's CPU without Kafka (py-spy). A pass handles many
+eight of them per event showed in profiles (docs/performance.md). A pass handles many
 requests under load, so it writes each touched value once. The flush runs at the start of the
 next loop pass, before this process reads another request, and `/metrics` flushes first: a scrape
 served by this process never misses an answered request. With `--workers N`, a scrape served by
