@@ -69,7 +69,7 @@ def posted(kafka_bootstrap: str) -> Iterator[tuple[RunningBridge, Expected]]:
         # at the moment the bridge received it: keep them all in one clock hour.
         now = datetime.now(UTC)
         next_hour = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-        if next_hour - now < timedelta(seconds=40):
+        if next_hour - now < timedelta(seconds=120):  # posting them takes seconds, more under load
             time.sleep((next_hour - now).total_seconds() + 1)
         hour = datetime.now(UTC)
         kinds = list(SAMPLE_KINDS)
