@@ -43,7 +43,8 @@ def _json(event: dict[str, Any]) -> tuple[bytes, str]:
 
 def posts() -> list[tuple[str, bytes, str]]:
     """(label, body, content type) in posting order: within a topic partition, event times never go
-    back by more than the job's 10-minute watermark delay (one pair goes back 5 minutes)."""
+    back so far that the event's hour closed under the job's 10-minute watermark delay (one pair
+    goes back 7 minutes, from 11:05 to 10:58)."""
     out = [(name, *sample(name)) for name in sorted(SAMPLE_KINDS, key=_sample_order)]
     autumn = [
         _event("Queued", "2026-05-20T10:00:00Z", "autumn-1"),  # no fraction
@@ -58,8 +59,9 @@ def posts() -> list[tuple[str, bytes, str]]:
         _event("Failed", "2026-05-20T10:31:00.0000000Z", "autumn-5", FailureType="2"),
         _event("Failed", "2026-05-20T10:32:00.0000000Z", "autumn-6", FailureType="Temporary"),
         _event("Failed", "2026-05-20T10:33:00.0000000Z", "autumn-7", FailureType=9),  # not a known type
-        _event("Delivered", "2026-05-20T10:40:00.0000000Z", "autumn-late"),
-        _event("Delivered", "2026-05-20T10:35:00.0000000Z", "autumn-late", Response="250 late"),  # 5 min back
+        # 7 minutes back, across the hour: the 10:00 window is still open (watermark 10:55), counted.
+        _event("Delivered", "2026-05-20T11:05:00.0000000Z", "autumn-late"),
+        _event("Delivered", "2026-05-20T10:58:00.0000000Z", "autumn-late", Response="250 late"),
         _event(
             "Tracking", "2026-05-20T10:59:59.9999999Z", "autumn-1", TrackingType=1
         ),  # still the 10:00 hour
