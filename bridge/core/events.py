@@ -49,7 +49,6 @@ _KIND_BY_TYPE = {
     "validation": Kind.VALIDATION,
 }
 TRACKING_TYPES = ("click", "open", "unsubscribe")  # TrackingType 0, 1, 2
-FAILURE_TYPES = ("temporary", "permanent", "suppressed")  # FailureType 0, 1, 2
 
 
 class Event:

@@ -26,7 +26,7 @@ from aiokafka.errors import (
 from aiokafka.helpers import create_ssl_context
 
 from bridge.core.deadline import Deadlines
-from bridge.core.errors import Unavailable
+from bridge.core.errors import ProduceError, Unavailable
 from bridge.core.records import Record
 from bridge.core.settings import Settings
 from bridge.kafka.aiokafka_internals import connect_once, existing_topics
@@ -147,7 +147,7 @@ class KafkaPublisher:
         except UnknownTopicOrPartitionError:
             raise Unavailable(f"Topic {record.topic} does not exist.", reason="topic_missing") from None
         except KafkaError as exc:
-            reason = "unavailable" if exc.retriable else "rejected"
+            reason: ProduceError = "unavailable" if exc.retriable else "rejected"
             raise Unavailable(
                 f"Kafka did not take the event ({type(exc).__name__}).", reason=reason
             ) from None
