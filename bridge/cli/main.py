@@ -122,7 +122,8 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "serve":
         settings = _settings(args.config)
-        from bridge.process.server import run, run_workers
+        from bridge.process.server import run
+        from bridge.process.workers import run_workers
         from bridge.telemetry.logs import configure_logging
 
         configure_logging(settings.log_level, settings.log_format, settings.mask_emails)
