@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from bridge.core.settings import MASK
+MASK = "**********"
 
 
 def masked(value: Any) -> Any:

@@ -40,12 +40,18 @@ def _pipeline(body: bytes, content_type: str) -> tuple[str, Webhook | None]:
         event = parse_body(body, content_type)
     except BadRequest:
         return "bad_request", None
+    try:
+        webhook: Webhook | None = authenticate(event, WEBHOOKS)
+    except Unauthorized:
+        webhook = None
+    try:
+        event.complete()  # the rest of the body, read after a match (here for every post, to fuzz it)
+    except BadRequest:
+        return ("bad_request" if webhook else "unauthorized"), None
     event.kind  # noqa: B018 (computing the kind must not raise either)
     event.occurred_at()
     event.server_id  # noqa: B018
-    try:
-        webhook = authenticate(event, WEBHOOKS)
-    except Unauthorized:
+    if webhook is None:
         return "unauthorized", None
     assert isinstance(event.secret_key, str)
     assert event.secret_key in {k.reveal() for k in webhook.secret_keys}

@@ -1,0 +1,106 @@
+"""What a refused post costs before authentication (issue 21): the hostile shapes of
+tests/hostile.py, each refused at no more than 3x an orjson parse of the same number of bytes.
+
+Timed in one interleaved run (best of several rounds, the bridge's work and the reference parse
+alternating), so a loaded machine slows both alike. The limits themselves are checked too.
+"""
+
+from __future__ import annotations
+
+import time
+
+import orjson
+import pytest
+
+from bridge.core.auth import authenticate
+from bridge.core.errors import BadRequest, BridgeError
+from bridge.core.events import MAX_FIELDS, MAX_FORM_FIELDS, MAX_JSON_CONTAINERS, parse_body
+from bridge.core.settings import Secret, Webhook
+from tests.helpers import SAMPLE_SECRET
+from tests.hostile import SHAPES, Shape, reference_json
+
+WEBHOOKS = (Webhook("default", (Secret(SAMPLE_SECRET),)),)
+
+
+def _refuse(body: bytes, content_type: str) -> int:
+    try:
+        authenticate(parse_body(body, content_type), WEBHOOKS)
+    except BridgeError as exc:
+        return exc.status
+    return 200
+
+
+def _best(work: object, body: bytes, *args: str, rounds: int) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        work(body, *args)  # type: ignore[operator]
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def refusal_cost(shape: Shape) -> tuple[int, float, float]:
+    """(status, seconds to refuse, seconds for orjson to parse a same-size event), interleaved."""
+    body = shape.body()
+    reference = reference_json(len(body))
+    rounds = 20 if len(body) > 10_000 else 2000
+    refuse, parse = float("inf"), float("inf")
+    for _ in range(5):
+        refuse = min(refuse, _best(_refuse, body, shape.content_type, rounds=rounds))
+        parse = min(parse, _best(lambda b: orjson.loads(b), reference, rounds=rounds))
+    return _refuse(body, shape.content_type), refuse, parse
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=[s.name for s in SHAPES])
+def test_a_refused_post_costs_at_most_three_json_parses(shape: Shape) -> None:
+    status, refuse, parse = refusal_cost(shape)
+    print(
+        f"{shape.name}: {status} in {refuse * 1e6:.1f} µs, orjson {parse * 1e6:.1f} µs, {refuse / parse:.2f}x"
+    )
+    assert status in (400, 401)
+    assert refuse <= 3 * parse, f"{refuse / parse:.1f}x an orjson parse of the same bytes"
+
+
+def test_limits_are_bad_requests_with_their_own_code() -> None:
+    bodies = [
+        (
+            b'{"Type":"Queued",' + b",".join(b'"k%d":0' % i for i in range(MAX_FIELDS)) + b"}",
+            "application/json",
+        ),
+        (
+            b'{"Type":"Queued","p":"%s","x":%s%s}'
+            % (b"p" * 1024, b"[" * MAX_JSON_CONTAINERS, b"]" * MAX_JSON_CONTAINERS),
+            "",
+        ),
+        (b'{"Type":"Queued","x":[' + b'"",' * 3000 + b'""]}', "application/json"),
+        (b"Type=Queued" + b"&" * MAX_FORM_FIELDS, "application/x-www-form-urlencoded"),
+        (b"Type=Queued&SecretKey=" + b"%41" * 400, "application/x-www-form-urlencoded"),
+    ]
+    for body, content_type in bodies:
+        with pytest.raises(BadRequest) as info:
+            parse_body(body, content_type)
+        assert info.value.code == "too_complex"
+        assert info.value.message.endswith(".")
+
+
+def test_a_form_body_is_decoded_in_full_only_after_authentication() -> None:
+    body = b"Type=Delivered&SecretKey=s&Address=%ff%fe&Subject=" + b"%41" * 1000
+    event = parse_body(body, "application/x-www-form-urlencoded")
+    assert event.secret_key == "s" and event._pending is not None
+    with pytest.raises(BadRequest):
+        event.complete()
+
+
+@pytest.mark.parametrize(
+    "key", ["SecretKey", "secretkey", "SECRETKEY", "Secret%4Bey", "secret%6bey", "secret\u212aey"]
+)
+def test_a_form_secret_key_is_found_however_it_is_spelled(key: str) -> None:
+    body = f"Type=Queued&{key}=s&Other=1".encode()
+    assert parse_body(body, "application/x-www-form-urlencoded").secret_key == "s"
+
+
+def test_a_big_integer_is_exact_once_the_event_is_read_in_full() -> None:
+    big = 2**70
+    event = parse_body(b'{"Type":"Queued","ServerId":%d,"x":1.5}' % big, "application/json")
+    assert event.server_id == big
+    assert event.fields["ServerId"] == big
