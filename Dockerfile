@@ -11,9 +11,12 @@ COPY build/wheels/ /wheels/
 # A venv holds the bridge and its dependencies; pip and setuptools leave it again, so the final
 # image carries no installer. Bytecode is compiled here because the root file system is read-only
 # at run time.
+# The dependencies from the lock, each file checked against its sha256; then the bridge alone.
 RUN python3 -m venv /opt/bridge \
     && /opt/bridge/bin/pip install --no-index --find-links=/wheels --no-cache-dir --disable-pip-version-check \
-        socketlabs-kafka-bridge \
+        --require-hashes -r /wheels/requirements.lock \
+    && /opt/bridge/bin/pip install --no-index --find-links=/wheels --no-cache-dir --disable-pip-version-check \
+        --no-deps socketlabs-kafka-bridge \
     && /opt/bridge/bin/pip uninstall --yes --quiet pip setuptools \
     && /opt/bridge/bin/socketlabs-bridge --help >/dev/null
 

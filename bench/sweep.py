@@ -3,8 +3,8 @@
 One local Apache Kafka, reached three ways: directly on the loopback, and through a delaying TCP
 proxy (bench/delay/) adding about 1 ms and 5 ms of round trip, which the broker advertises on
 listeners of their own. For each network: the physical floor (one bare produce-and-acknowledge
-round trip, one record at a time), then every server under test at 1, 4, 16, 64 and 256
-connections, the servers taking turns at each concurrency so that their ratios come from
+round trip, one record at a time, measured at the start of each round), then every server at
+1, 4, 16, 64 and 256 connections, the servers taking turns at each concurrency so that their ratios come from
 neighbouring minutes. Every event answered 200 is then looked up in Kafka (exactly once). Prints
 one table per network, then every target of issue 20 judged on ratios from this run.
 Exit status 1 when any 200 is missing from Kafka (or duplicated), 0 otherwise.
@@ -235,8 +235,13 @@ def sweep_network(
             r.server.wait_ready()
         value = (work / "templates-1024.lua").read_bytes()[:991]
         floor_topic = f"{next(iter(prefixes.values()))}.delivered"
-        floors.append(run_async(measure_floor(bootstrap, floor_topic, args.floor_seconds, value)))
+        floor_of_round: dict[int, Floor] = {}
         for round_, connections in ((n, c) for n in range(1, args.rounds + 1) for c in args.connections):
+            if round_ not in floor_of_round:  # each round's own floor, next to its one-connection cells
+                floor_of_round[round_] = run_async(
+                    measure_floor(bootstrap, floor_topic, args.floor_seconds, value)
+                )
+                floors.append(floor_of_round[round_])
             for name, r in running.items():
                 if name in SATURATED_TARGETS and connections != SATURATION:
                     continue
@@ -256,7 +261,6 @@ def sweep_network(
                 cpu, broker_cpu = r.sampler.cpu() - before, cpu_seconds(kafka_pid(kafka)) - broker_before
                 loads.append((name, connections, round_, tag, load, cpu, broker_cpu))
                 print(row(network, name, connections, load, cpu), flush=True)
-        floors.append(run_async(measure_floor(bootstrap, floor_topic, args.floor_seconds, value)))
     finally:
         for r in running.values():
             r.server.stop()
@@ -265,8 +269,8 @@ def sweep_network(
         max(f.p99_ms for f in floors),
         sum(f.samples for f in floors),
     )
-    print(f"{network:<6} floor: one bare produce round trip p50 {floor.p50_ms:.2f} ms, p99 {floor.p99_ms:.2f} ms "
-          f"({floor.samples} round trips, before and after the cells)", flush=True)  # fmt: skip
+    print(f"{network:<6} floor: one bare produce round trip p50 {floor.p50_ms:.2f} ms (rounds: "
+          f"{', '.join(f'{f.p50_ms:.2f}' for f in floors)}), p99 {floor.p99_ms:.2f} ms", flush=True)  # fmt: skip
     records = {
         name: run_async(read_records(kafka.bootstrap_servers, prefix)) for name, prefix in prefixes.items()
     }
@@ -281,6 +285,7 @@ def sweep_network(
                 "target": name,
                 "connections": connections,
                 "round": round_,
+                "floor_p50_ms": floor_of_round[round_].p50_ms,
                 "events_per_s": ok_200 / load.seconds,
                 "latency_ms": load.latency_ms,
                 "non_200": load.requests - ok_200,
@@ -358,9 +363,13 @@ def targets(cells: list[dict[str, Any]], floors: dict[str, dict[str, Any]]) -> l
     for network in floors:
         floor = floors[network]["p50_ms"]
         for c in (1, 4):
-            p50s = [cell["latency_ms"]["p50"] for cell in at.get((network, "bridge", c), [])]
+            # Each round's p50 against the floor measured just before that round's cells.
+            p50s = [
+                cell["latency_ms"]["p50"] / cell.get("floor_p50_ms", floor)
+                for cell in at.get((network, "bridge", c), [])
+            ]
             if p50s:
-                judge(f"{network} {c:>3} conn: bridge p50 / floor p50", statistics.median(p50s) / floor,
+                judge(f"{network} {c:>3} conn: bridge p50 / floor p50", statistics.median(p50s),
                       lambda x: x <= 1.5, "<= 1.5")  # fmt: skip
             judge(f"{network} {c:>3} conn: bridge / connect events/s",
                   ratio((network, "bridge", c), (network, "connect", c), "events"), lambda x: x >= 1.0, ">= 1.0")  # fmt: skip

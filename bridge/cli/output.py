@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-MASK = "**********"
+from bridge.core.settings import MASK
 
 
 def masked(value: Any) -> Any:

@@ -1,6 +1,6 @@
 """The tools' subcommands: their arguments (with an example in every `--help`) and dispatch.
 
-Kept apart from `bridge/__main__.py` so the tools' modules (aiohttp client, Kafka consumer) are
+Kept apart from `bridge/cli/main.py` so the tools' modules (aiohttp client, Kafka consumer) are
 imported only when one of them runs.
 """
 

@@ -1,9 +1,8 @@
 """Time limits for the awaits of every request, kept by one timer per limit length.
 
 Each webhook post bounds two awaits: reading its body, and Kafka's acknowledgement. With
-`asyncio.timeout` that is a timer armed and cancelled per await: about 12 µs each under uvloop,
-and a per-request `call_later` still cost ~7 µs each in a loaded bridge (py-spy; see
-docs/performance.md). But every limit of one kind has the same length, so limits expire in the
+`asyncio.timeout` that is a timer armed and cancelled per await, and even a per-request
+`call_later` showed in profiles (docs/performance.md, "Second round"). But every limit of one kind has the same length, so limits expire in the
 order they were set: a FIFO queue swept by one periodic timer finds the expired ones at the
 front, and setting a limit is an append.
 

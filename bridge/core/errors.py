@@ -8,6 +8,12 @@ This module is the one home of every status-to-code pair, aiohttp's own refusals
 
 from __future__ import annotations
 
+from typing import Literal
+
+# The label values of bridge_auth_failures_total and bridge_produce_errors_total (the contract's).
+AuthFailure = Literal["missing_secret", "wrong_secret", "server_id", "source_ip"]
+ProduceError = Literal["timeout", "unavailable", "not_connected", "topic_missing", "rejected", "overload"]
+
 
 class BridgeError(Exception):
     status = 500
@@ -39,7 +45,7 @@ class Unauthorized(BridgeError):
     status = 401
     code = "unauthorized"
 
-    def __init__(self, message: str, *, reason: str) -> None:
+    def __init__(self, message: str, *, reason: AuthFailure) -> None:
         super().__init__(message)
         self.reason = reason
 
@@ -97,7 +103,7 @@ class Unavailable(BridgeError):
     status = 503
     code = "unavailable"
 
-    def __init__(self, message: str, *, reason: str, retry_after: int = 5) -> None:
+    def __init__(self, message: str, *, reason: ProduceError, retry_after: int = 5) -> None:
         super().__init__(message)
         self.reason = reason
         self.retry_after = retry_after

@@ -14,7 +14,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from bridge.core.events import EVENT_KINDS, Kind
 
@@ -45,7 +45,7 @@ class Secret:
         return self._value
 
     def __repr__(self) -> str:
-        return "Secret('**********')"
+        return f"Secret({MASK!r})"
 
     __str__ = __repr__
 
@@ -67,42 +67,52 @@ class Webhook:
 
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+# The closed choices: the types of their fields, and (get_args) the values their parsers accept.
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+Compression = Literal["GZIP", "SNAPPY", "LZ4", "ZSTD"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+LogFormat = Literal["json", "text"]
+MASK = "**********"  # what a secret prints as, everywhere
 
 
 @dataclass(frozen=True)
 class Settings:
+    """The validated configuration. Every default lives in `OPTIONS` only: `load_settings` is the one
+    way to build this, and it always passes every field."""
+
     kafka_bootstrap_servers: tuple[str, ...]
     webhooks: tuple[Webhook, ...]
     topics: Mapping[Kind, str]
-    listen: tuple[str, int] = ("0.0.0.0", 8080)
-    admin_listen: tuple[str, int] = ("0.0.0.0", 9090)
-    topic_prefix: str = "socketlabs"
-    produce_timeout: float = 10.0
-    max_body_bytes: int = 262144
-    max_inflight: int = 1000
-    drain_timeout: float = 20.0
-    shutdown_delay: float = 0.0
-    read_timeout: float = 15.0
-    keepalive_timeout: float = 15.0
-    max_header_bytes: int = 8190
-    tls_cert_file: str | None = None
-    tls_key_file: str | None = None
-    tls_reload_interval: float = 10.0
-    kafka_security_protocol: str = "PLAINTEXT"
-    kafka_sasl_mechanism: str | None = None
-    kafka_sasl_username: str | None = None
-    kafka_sasl_password: Secret | None = None
-    kafka_ssl_cafile: str | None = None
-    kafka_ssl_certfile: str | None = None
-    kafka_ssl_keyfile: str | None = None
-    kafka_linger_ms: int = 0
-    kafka_max_batch_bytes: int = 262144
-    kafka_compression: str | None = None
-    allowed_sources: tuple[Network, ...] | None = None
-    trusted_proxies: tuple[Network, ...] = ()
-    log_level: str = "INFO"
-    log_format: str = "json"
-    mask_emails: bool = True
+    listen: tuple[str, int]
+    admin_listen: tuple[str, int]
+    topic_prefix: str
+    produce_timeout: float
+    max_body_bytes: int
+    max_inflight: int
+    drain_timeout: float
+    shutdown_delay: float
+    read_timeout: float
+    keepalive_timeout: float
+    max_header_bytes: int
+    tls_cert_file: str | None
+    tls_key_file: str | None
+    tls_reload_interval: float
+    kafka_security_protocol: SecurityProtocol
+    kafka_sasl_mechanism: SaslMechanism | None
+    kafka_sasl_username: str | None
+    kafka_sasl_password: Secret | None
+    kafka_ssl_cafile: str | None
+    kafka_ssl_certfile: str | None
+    kafka_ssl_keyfile: str | None
+    kafka_linger_ms: int
+    kafka_max_batch_bytes: int
+    kafka_compression: Compression | None
+    allowed_sources: tuple[Network, ...] | None
+    trusted_proxies: tuple[Network, ...]
+    log_level: LogLevel
+    log_format: LogFormat
+    mask_emails: bool
 
     def masked(self) -> dict[str, Any]:
         """The effective configuration as plain data, with every secret masked."""
@@ -116,8 +126,8 @@ class Settings:
         out["webhooks"] = [
             {
                 "name": w.name,
-                "secret_keys": ["**********"] * len(w.secret_keys),
-                "validation_key": "**********" if w.validation_key else None,
+                "secret_keys": [MASK] * len(w.secret_keys),
+                "validation_key": MASK if w.validation_key else None,
                 "server_ids": sorted(w.server_ids) if w.server_ids is not None else None,
             }
             for w in self.webhooks
@@ -127,7 +137,7 @@ class Settings:
 
 def _plain(value: Any) -> Any:
     if isinstance(value, Secret):
-        return "**********"
+        return MASK
     if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], int):
         return f"{value[0]}:{value[1]}"
     if isinstance(value, tuple):
@@ -334,13 +344,13 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "kafka_security_protocol",
-        _choice("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"),
+        _choice(*get_args(SecurityProtocol)),
         "PLAINTEXT",
         "Kafka security protocol",
     ),
     Option(
         "kafka_sasl_mechanism",
-        _optional_choice("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"),
+        _optional_choice(*get_args(SaslMechanism)),
         None,
         "Kafka SASL mechanism",
     ),
@@ -365,7 +375,7 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "kafka_compression",
-        _optional_choice("GZIP", "SNAPPY", "LZ4", "ZSTD"),
+        _optional_choice(*get_args(Compression)),
         None,
         "producer compression codec",
     ),
@@ -376,8 +386,8 @@ OPTIONS: tuple[Option, ...] = (
         "CIDR list allowed to post; `socketlabs` = SocketLabs' ranges",
     ),
     Option("trusted_proxies", _networks, "", "CIDR list of proxies whose X-Forwarded-For is believed"),
-    Option("log_level", _choice("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", "log level"),
-    Option("log_format", _choice("json", "text", upper=False), "json", "log format"),
+    Option("log_level", _choice(*get_args(LogLevel)), "INFO", "log level"),
+    Option("log_format", _choice(*get_args(LogFormat), upper=False), "json", "log format"),
     Option("mask_emails", _bool, True, "mask email addresses in log lines"),
 )
 _BY_KEY = {option.key: option for option in OPTIONS}
@@ -428,7 +438,9 @@ def load_settings(
         except ValueError as exc:
             problems.append(f"BRIDGE_KAFKA_SASL_PASSWORD_FILE (kafka_sasl_password_file) {exc}.")
     webhooks = _webhooks(document.get("webhooks", []), values, problems, require_secret)
-    topics = _topics(document.get("topics", {}), values.get("topic_prefix", "socketlabs"), problems)
+    topics = _topics(
+        document.get("topics", {}), values.get("topic_prefix", _BY_KEY["topic_prefix"].default), problems
+    )
     _cross_checks(values, problems)
     if problems:
         raise ConfigError(problems)
@@ -550,7 +562,7 @@ def _topics(overrides: Any, prefix: str, problems: list[str]) -> dict[Kind, str]
 def _cross_checks(values: dict[str, Any], problems: list[str]) -> None:
     if bool(values.get("tls_cert_file")) != bool(values.get("tls_key_file")):
         problems.append("BRIDGE_TLS_CERT_FILE and BRIDGE_TLS_KEY_FILE must be set together.")
-    protocol = values.get("kafka_security_protocol", "PLAINTEXT")
+    protocol = values.get("kafka_security_protocol", _BY_KEY["kafka_security_protocol"].default)
     if protocol.startswith("SASL"):
         if not values.get("kafka_sasl_mechanism"):
             problems.append(f"BRIDGE_KAFKA_SASL_MECHANISM is required with {protocol}.")

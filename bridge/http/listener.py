@@ -2,8 +2,8 @@
 
 uvloop's libuv (since 1.45) accepts one connection per loop iteration. A saturated worker's
 iterations are long, so a burst of new connections (a fresh pod taking its share, a proxy opening
-its pool) waited in the kernel's accept queue: 200 of them took 1.1 s to drain, and the first
-request on each waited that long (docs/performance.md, "Fourth round"). This site listens itself
+its pool) waited in the kernel's accept queue, one connection per iteration, and the first
+request on each waited as long (docs/performance.md, "Fourth round"). This site listens itself
 and, each time the socket is readable, accepts until the queue is empty, as asyncio's own loop
 does; uvloop still runs every connection.
 """

@@ -26,7 +26,7 @@ from aiokafka.errors import (
 from aiokafka.helpers import create_ssl_context
 
 from bridge.core.deadline import Deadlines
-from bridge.core.errors import Unavailable
+from bridge.core.errors import ProduceError, Unavailable
 from bridge.core.records import Record
 from bridge.core.settings import Settings
 from bridge.kafka.aiokafka_internals import connect_once, existing_topics
@@ -136,11 +136,8 @@ class KafkaPublisher:
                     headers=record.headers,
                     timestamp_ms=record.timestamp_ms,
                 )
-                # shield: a timeout must not cancel the producer's own delivery future. It also
-                # measured faster than awaiting the future directly (median events/s 2,269 vs
-                # 1,961 over 5 interleaved bench rounds). Our reading: the handlers resume one
-                # loop pass later, after the sender has sent its next request and new posts have
-                # joined a batch.
+                # shield: a timeout must not cancel the producer's own delivery future; it also
+                # batches better than a direct await (docs/performance.md, "Second round").
                 metadata = await asyncio.shield(future)
         except TimeoutError:
             raise Unavailable(
@@ -150,7 +147,7 @@ class KafkaPublisher:
         except UnknownTopicOrPartitionError:
             raise Unavailable(f"Topic {record.topic} does not exist.", reason="topic_missing") from None
         except KafkaError as exc:
-            reason = "unavailable" if exc.retriable else "rejected"
+            reason: ProduceError = "unavailable" if exc.retriable else "rejected"
             raise Unavailable(
                 f"Kafka did not take the event ({type(exc).__name__}).", reason=reason
             ) from None
@@ -164,8 +161,8 @@ class KafkaPublisher:
                 acks="all",
                 enable_idempotence=True,
                 linger_ms=self._settings.kafka_linger_ms,
-                # aiokafka's default (16 KiB) gives a 16 KB event a batch and a produce round trip
-                # of its own: p99 went from ~1 s to ~130 ms at 16 KB bodies with 256 KiB.
+                # aiokafka's 16 KiB default gives a 16 KB event a produce round trip of its own
+                # (docs/performance.md, "Second round").
                 max_batch_size=self._settings.kafka_max_batch_bytes,
                 compression_type=(self._settings.kafka_compression or "").lower() or None,
                 partitioner=partition,  # the Java client's murmur2, computed twice as fast

@@ -1,7 +1,7 @@
 """Kafka's default partitioner for keyed records: murmur2 of the key, as the Java client hashes it.
 
-aiokafka's `DefaultPartitioner` computes the same hash a byte at a time (about 9 µs for a
-MessageId key); reading the key as little-endian 32-bit words halves that. The partition must be
+aiokafka's `DefaultPartitioner` computes the same hash a byte at a time; reading the key as
+little-endian 32-bit words halves its cost (docs/performance.md). The partition must be
 the Java client's, so that every producer of these topics puts a MessageId in the same partition:
 tests/unit/kafka/test_partitioner.py checks it against Kafka's own test vectors and aiokafka's hash.
 """

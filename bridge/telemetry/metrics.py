@@ -8,7 +8,7 @@ worker serves the sum over all of them.
 Per request, the counters, the in-flight gauge and the histograms are tallied in plain numbers
 (`request_started` ... `request_finished`) and written to prometheus-client once per event-loop
 pass, by `flush`: each of its writes takes a lock (and in multiprocess mode an mmap write), and
-eight of them per event were ~7% of a request's CPU without Kafka (py-spy). A pass handles many
+eight of them per event showed in profiles (docs/performance.md). A pass handles many
 requests under load, so it writes each touched value once. The flush runs at the start of the
 next loop pass, before this process reads another request, and `/metrics` flushes first: a scrape
 served by this process never misses an answered request. With `--workers N`, a scrape served by
@@ -22,17 +22,18 @@ import glob
 import os
 import tempfile
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 from bridge import __version__
+from bridge.core.errors import AuthFailure, ProduceError
 from bridge.core.events import EVENT_KINDS
 from bridge.telemetry.prometheus_internals import observe_all
 
-AUTH_FAILURE_REASONS = ("missing_secret", "wrong_secret", "server_id", "source_ip")
-PRODUCE_ERROR_REASONS = ("timeout", "unavailable", "not_connected", "topic_missing", "rejected", "overload")
+AUTH_FAILURE_REASONS: tuple[str, ...] = get_args(AuthFailure)
+PRODUCE_ERROR_REASONS: tuple[str, ...] = get_args(ProduceError)
 STATUS_CODES = ("200", "400", "401", "403", "404", "405", "413", "500", "503")
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # Event delay: SocketLabs may retry for days, so the buckets reach well past an hour.

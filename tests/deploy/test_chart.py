@@ -19,7 +19,17 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.deploy.tools import CHART, REQUIRED, ROOT, by_kind, helm, helm_template, promtool, run
+from tests.deploy.tools import (
+    CHART,
+    REQUIRED,
+    ROOT,
+    by_kind,
+    helm,
+    helm_template,
+    pinned_versions,
+    promtool,
+    run,
+)
 from tests.deploy.validate import validate_objects
 
 CI_VALUES = sorted((CHART / "ci").glob("*.yaml"))
@@ -36,10 +46,11 @@ def test_the_ci_folder_has_several_values_files() -> None:
     assert len(CI_VALUES) >= 3
 
 
-def test_helm_lint_strict_passes_for_the_defaults_and_every_ci_values_file() -> None:
-    run(helm(), "lint", "--strict", str(CHART), *REQUIRED)
+@pytest.mark.parametrize("version", pinned_versions("helm"))  # users run Helm 3 and Helm 4
+def test_helm_lint_strict_passes_for_the_defaults_and_every_ci_values_file(version: str) -> None:
+    run(helm(version), "lint", "--strict", str(CHART), *REQUIRED)
     for values in CI_VALUES:
-        run(helm(), "lint", "--strict", str(CHART), "--values", str(values))
+        run(helm(version), "lint", "--strict", str(CHART), "--values", str(values))
 
 
 @pytest.mark.parametrize("case", list(CASES))

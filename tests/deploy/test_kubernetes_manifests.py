@@ -8,13 +8,13 @@ from typing import Any
 
 import yaml
 
-from tests.deploy.tools import KUSTOMIZE_DIR, REQUIRED, by_kind, helm_template, kustomize, run
+from tests.deploy.tools import KUSTOMIZE_DIR, REQUIRED, by_kind, helm_template, kubectl, run
 from tests.deploy.validate import validate_objects
 
 
 @cache
 def built() -> list[dict[str, Any]]:
-    out = run(kustomize(), "build", str(KUSTOMIZE_DIR)).stdout
+    out = run(kubectl(), "kustomize", str(KUSTOMIZE_DIR)).stdout
     return [doc for doc in yaml.safe_load_all(out) if doc]
 
 

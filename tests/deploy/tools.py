@@ -1,8 +1,9 @@
-"""The command-line tools the deployment checks run, found where CI's setup puts them.
+"""The command-line tools the deployment checks run, found where the setup puts them.
 
-helm and kustomize are pinned in .ci/tool-versions and built by .ci/setup.d/50-go-tools.sh into
-~/.cache/socketlabs-kafka-bridge/bin/NAME-VERSION; promtool comes from Debian's `prometheus`
-package (.ci/apt-packages). A missing tool fails the test with a sentence saying how to get it.
+helm and kubectl (whose `kubectl kustomize` is the kustomize) are pinned in .ci/tool-versions and
+fetched by scripts/k8s-tools into ~/.cache/socketlabs-kafka-bridge/bin/NAME-VERSION; compose-check
+is built by .ci/setup.d/50-compose-check.sh; promtool comes from Debian's `prometheus` package
+(.ci/apt-packages). A missing tool fails the test with a sentence saying how to get it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "helm" / "socketlabs-kafka-bridge"
 KUSTOMIZE_DIR = ROOT / "deploy" / "kubernetes"
-SETUP = ".ci/setup.d/50-go-tools.sh"
 
 
 def cache_bin() -> Path:
@@ -28,28 +28,31 @@ def cache_bin() -> Path:
     return Path(base) / "socketlabs-kafka-bridge" / "bin"
 
 
-def pinned_version(name: str) -> str:
-    for line in (ROOT / ".ci" / "tool-versions").read_text().splitlines():
-        fields = line.split()
-        if fields and fields[0] == name:
-            return fields[2]
-    raise AssertionError(f"{name} is not pinned in .ci/tool-versions")
+def pinned_versions(name: str) -> list[str]:
+    """The versions of `name` in .ci/tool-versions, the default (first row) first."""
+    rows = [line.split() for line in (ROOT / ".ci" / "tool-versions").read_text().splitlines()]
+    versions = [row[1] for row in rows if row and row[0] == name]
+    assert versions, f"{name} is not pinned in .ci/tool-versions"
+    return versions
 
 
-def _require(path: Path, what: str) -> str:
+def _require(path: Path, what: str, setup: str) -> str:
     if not os.access(path, os.X_OK):
-        pytest.fail(f"{what} is missing ({path}): run `bash {SETUP}` (CI does) to build it.", pytrace=False)
+        pytest.fail(f"{what} is missing ({path}): run `{setup}` (the setup does) to get it.", pytrace=False)
     return str(path)
 
 
-def helm() -> str:
-    version = pinned_version("helm")
-    return _require(cache_bin() / f"helm-{version}", f"helm {version}")
+def k8s_tool(name: str, version: str | None = None) -> str:
+    version = version or pinned_versions(name)[0]
+    return _require(cache_bin() / f"{name}-{version}", f"{name} {version}", "scripts/k8s-tools")
 
 
-def kustomize() -> str:
-    version = pinned_version("kustomize")
-    return _require(cache_bin() / f"kustomize-{version}", f"kustomize {version}")
+def helm(version: str | None = None) -> str:
+    return k8s_tool("helm", version)
+
+
+def kubectl() -> str:
+    return k8s_tool("kubectl")
 
 
 def compose_check() -> str:
@@ -57,7 +60,11 @@ def compose_check() -> str:
     digest = hashlib.sha256(
         b"".join((source / name).read_bytes() for name in ("main.go", "go.mod", "go.sum"))
     ).hexdigest()[:12]
-    return _require(cache_bin() / f"compose-check-{digest}", "compose-check (compose-go)")
+    return _require(
+        cache_bin() / f"compose-check-{digest}",
+        "compose-check (compose-go)",
+        "bash .ci/setup.d/50-compose-check.sh",
+    )
 
 
 def promtool() -> str:

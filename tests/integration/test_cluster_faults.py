@@ -159,9 +159,11 @@ def window(load: Load, since: float) -> str:
     )
 
 
-def answered_after_last_503(load: Load, since: float) -> bool:
-    refused = [a.finished for a in load.answers if a.status == 503 and a.finished > since]
-    return bool(refused) and first_200(load, after=max(refused)) is not None
+def only_200s_lately(load: Load, quiet: float = 2.0) -> bool:
+    """200s and no 503 for the last `quiet` seconds: healthy partitions answer 200 all along, so a
+    200 after a 503 alone does not show that the stalled leader's partitions have moved."""
+    recent = [a for a in load.answers if a.finished > time.monotonic() - quiet]
+    return bool(recent) and all(a.status == 200 for a in recent)
 
 
 def timeline(load: Load, since: float) -> str:
@@ -293,9 +295,9 @@ async def test_broker_stalled_past_the_produce_timeout(start_bridge, cluster):
         stopped = time.monotonic()
         cluster.pause(node)
         try:
-            # At least 5x the produce timeout; longer (up to 30 s) until 200s follow the last 503.
+            # At least 5x the produce timeout; longer (up to 30 s) until only 200s come back.
             await asyncio.sleep(5 * PRODUCE_TIMEOUT)
-            while time.monotonic() - stopped < 30 and not answered_after_last_503(load, stopped):
+            while time.monotonic() - stopped < 30 and not only_200s_lately(load):
                 await asyncio.sleep(0.5)
         finally:
             cluster.resume(node)
@@ -304,7 +306,8 @@ async def test_broker_stalled_past_the_produce_timeout(start_bridge, cluster):
         await asyncio.sleep(2)
     print(f"\nstall timeline (node {node}): {timeline(load, stopped)}")
     check_answers(load)
-    stalled = [a for a in load.answers if a.status == 503 and stopped < a.started < resumed]
+    # Answered before the resume: a 503 still in flight then would finish after it.
+    stalled = [a for a in load.answers if a.status == 503 and stopped < a.started and a.finished < resumed]
     assert stalled, "no 503 while the leader was stalled"
     moved = first_200(load, after=max(a.finished for a in stalled), before=resumed)
     assert moved is not None, "no 200 from the other brokers while the leader was stalled"

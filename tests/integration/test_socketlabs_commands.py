@@ -21,7 +21,7 @@ from collections.abc import Iterator
 import aiohttp
 import pytest
 
-from bridge.__main__ import main
+from bridge.cli.main import main
 from bridge.cli.roundtrip import TYPE_KINDS
 from tests.helpers import SAMPLE_SECRET, free_port
 from tests.integration.bridge_process import RunningBridge, read_records

@@ -9,7 +9,7 @@ import socket
 import pytest
 from prometheus_client import CollectorRegistry
 
-from bridge.__main__ import main
+from bridge.cli.main import main
 from bridge.core.settings import load_settings
 from bridge.http.app import create_app
 from bridge.tools.send_samples import _post_all, summary

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import json
 import os
@@ -14,7 +15,7 @@ import orjson
 import pytest
 
 from bridge.core.events import EVENT_KINDS, Kind
-from bridge.core.settings import ConfigError, Secret, Settings, Webhook, load_settings
+from bridge.core.settings import OPTIONS, ConfigError, Secret, Settings, Webhook, load_settings
 
 MINIMUM = {"BRIDGE_KAFKA_BOOTSTRAP_SERVERS": "kafka:9092", "BRIDGE_SECRET_KEY": "env-secret-1f9a"}
 
@@ -680,3 +681,12 @@ def test_check_config_good_exits_0_and_masks_secrets(tmp_path: Path) -> None:
 def test_shutdown_delay_is_zero_or_more_seconds(raw: str) -> None:
     [problem] = problems_of({**MINIMUM, "BRIDGE_SHUTDOWN_DELAY": raw})
     assert problem.startswith("BRIDGE_SHUTDOWN_DELAY (shutdown_delay) must be")
+
+
+def test_every_default_is_written_once_in_options() -> None:
+    """The dataclass has no defaults of its own, so OPTIONS is the only place a default is written."""
+    assert all(f.default is dataclasses.MISSING for f in dataclasses.fields(Settings))
+    settings = load_settings(None, {"BRIDGE_KAFKA_BOOTSTRAP_SERVERS": "k:9092", "BRIDGE_SECRET_KEY": "s"})
+    for option in OPTIONS:
+        if option.default is not None and hasattr(settings, option.key):
+            assert getattr(settings, option.key) == option.parse(option.default), option.key

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.__main__ import main
+from bridge.cli.main import main
 from bridge.core.versions import UnsupportedVersion, require
 
 
