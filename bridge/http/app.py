@@ -27,6 +27,7 @@ from bridge.http.handlers import receive_webhook
 from bridge.http.state import BRIDGE, Bridge
 from bridge.kafka.client import KafkaPublisher, Publisher
 from bridge.telemetry.metrics import Metrics
+from bridge.telemetry.refusals import RefusalLog
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -46,11 +47,13 @@ def create_app(
         metrics=metrics,
         registry=registry,
         publisher=publisher if publisher is not None else KafkaPublisher(settings, metrics),
+        refusals=RefusalLog(log),
         webhooks_by_name={w.name: w for w in settings.webhooks},
     )
     # client_max_size makes aiohttp stop reading a body past the limit (413).
     app = web.Application(client_max_size=settings.max_body_bytes)
     app[BRIDGE] = bridge
+    app.on_cleanup.append(_flush_refusals)
     if owned:
         app.cleanup_ctx.append(_run_publisher)
     # Every route, the refusals included, is wrapped by `answered` rather than an aiohttp
@@ -70,6 +73,10 @@ async def _method_not_allowed(request: web.Request) -> web.StreamResponse:
 
 async def _not_found(request: web.Request) -> web.StreamResponse:
     raise for_status(404)
+
+
+async def _flush_refusals(app: web.Application) -> None:
+    app[BRIDGE].refusals.flush()
 
 
 async def _run_publisher(app: web.Application) -> AsyncIterator[None]:
@@ -127,21 +134,10 @@ def _refuse(request: web.Request, bridge: Bridge, exc: BridgeError) -> web.Respo
         bridge.metrics.auth_failures.labels("source_ip").inc()
     elif isinstance(exc, Unavailable):
         bridge.metrics.produce_errors.labels(exc.reason).inc()
-    _log_refusal(request, exc.status, exc.code, exc.message)
-    return error_response(exc)
-
-
-def _log_refusal(request: web.Request, status: int, code: str, reason: str) -> None:
-    log.warning(
-        "request refused",
-        extra={
-            "status": status,
-            "error": code,
-            "reason": reason,
-            "path": request.path,
-            "remote": request.remote,
-        },
+    bridge.refusals.refused(
+        exc.code, request.remote, status=exc.status, reason=exc.message, path=request.path
     )
+    return error_response(exc)
 
 
 def error_response(error: BridgeError) -> web.Response:
@@ -166,6 +162,7 @@ class JsonErrorsRunner(RefusalAnsweringRunner):
     def __init__(self, app: web.Application, *, metrics: Metrics | None = None, **kwargs: Any) -> None:
         super().__init__(app, answer=self._refuse_malformed, **kwargs)
         self._metrics = metrics
+        self._refusals = RefusalLog(log)  # for an app without the shared state
 
     def _refuse_malformed(
         self, request: web.BaseRequest, status: int, exc: BaseException | None
@@ -181,15 +178,9 @@ class JsonErrorsRunner(RefusalAnsweringRunner):
             else:
                 error = malformed(status, "The request is not valid HTTP/1.1.")
             # No path: the request line may be what could not be read.
-            log.warning(
-                "request refused",
-                extra={
-                    "status": status,
-                    "error": error.code,
-                    "reason": error.message,
-                    "remote": request.remote,
-                },
-            )
+            bridge = self.app.get(BRIDGE)
+            refusals = bridge.refusals if bridge is not None else self._refusals
+            refusals.refused(error.code, request.remote, status=status, reason=error.message)
         if self._metrics is not None:
             self._metrics.http_requests.labels(str(status)).inc()
         response = error_response(error)

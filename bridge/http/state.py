@@ -11,6 +11,7 @@ from bridge.core.deadline import Deadlines
 from bridge.core.settings import Settings, Webhook
 from bridge.kafka.client import Publisher
 from bridge.telemetry.metrics import Metrics
+from bridge.telemetry.refusals import RefusalLog
 
 
 @dataclass
@@ -19,6 +20,7 @@ class Bridge:
     metrics: Metrics
     registry: CollectorRegistry
     publisher: Publisher
+    refusals: RefusalLog  # the "request refused" lines, rate-limited per error code
     webhooks_by_name: dict[str, Webhook] = field(default_factory=dict)
     inflight: int = 0
     draining: bool = False  # set on SIGTERM: readiness turns 503 before the listener closes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 
 import orjson
 import pytest
@@ -12,6 +13,8 @@ from prometheus_client import CollectorRegistry
 from bridge.core.errors import Unavailable
 from bridge.core.settings import load_settings
 from bridge.http.app import create_app
+from bridge.http.state import BRIDGE
+from bridge.telemetry.refusals import RefusalLog
 from tests.helpers import SAMPLE_KINDS, SAMPLE_SECRET, RecordingPublisher, sample
 
 BASE_ENV = {"BRIDGE_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9", "BRIDGE_SECRET_KEY": SAMPLE_SECRET}
@@ -248,3 +251,22 @@ async def test_trusted_proxy_forwarded_address_is_believed(make_client, publishe
     assert (await client.post("/webhook", data=body, headers=headers)).status == 200
     headers["X-Forwarded-For"] = "10.1.2.3"
     assert (await client.post("/webhook", data=body, headers=headers)).status == 403
+
+
+async def test_a_flood_of_refusals_is_counted_exactly_and_logged_in_few_lines(make_client, registry, caplog):
+    client = await make_client()
+    now = [0.0]
+    bridge = client.app[BRIDGE]
+    bridge.refusals = RefusalLog(logging.getLogger("bridge.http.app"), burst=5, clock=lambda: now[0])
+    with caplog.at_level(logging.WARNING, logger="bridge.http.app"):
+        for i in range(41):
+            now[0] = 10.0 if i == 40 else i * 0.1  # 40 posts in one 10 s interval, one in the next
+            response = await client.post("/webhook", json={"Type": "Delivered", "SecretKey": "wrong"})
+            assert response.status == 401
+    messages = [r.getMessage() for r in caplog.records if r.name == "bridge.http.app"]
+    assert messages == ["request refused"] * 5 + ["requests refused, not logged", "request refused"]
+    [summary] = [r for r in caplog.records if r.getMessage() == "requests refused, not logged"]
+    assert summary.count == 35
+    assert summary.top_sources == {"127.0.0.1": 35}
+    assert metric(registry, "bridge_auth_failures_total", reason="wrong_secret") == 41
+    assert metric(registry, "bridge_http_requests_total", code="401") == 41
