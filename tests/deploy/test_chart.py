@@ -269,7 +269,13 @@ def test_the_topics_hook_runs_before_the_release_with_its_own_config_copy() -> N
     hooks = [o for o in objects if o["metadata"].get("annotations", {}).get("helm.sh/hook", "test") != "test"]
     job = by_kind(hooks, "Job")
     assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
-    assert {o["kind"] for o in hooks} == {"ConfigMap", "Secret", "Job"}
+    assert {o["kind"] for o in hooks} == {"ConfigMap", "Secret", "ServiceAccount", "Job"}
+    # The release's ServiceAccount does not exist yet when a pre-install hook runs: its own one.
+    account = by_kind(hooks, "ServiceAccount")
+    assert job["spec"]["template"]["spec"]["serviceAccountName"] == account["metadata"]["name"]
+    assert int(account["metadata"]["annotations"]["helm.sh/hook-weight"]) < int(
+        job["metadata"]["annotations"]["helm.sh/hook-weight"]
+    )
     [container] = job["spec"]["template"]["spec"]["containers"]
     assert container["command"] + container["args"] == [
         "socketlabs-bridge",
