@@ -7,17 +7,31 @@ alternating), so a loaded machine slows both alike. The limits themselves are ch
 
 from __future__ import annotations
 
+import functools
 import time
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bridge.core.auth import authenticate
 from bridge.core.errors import BadRequest, BridgeError
 from bridge.core.events import MAX_FIELDS, MAX_FORM_FIELDS, MAX_JSON_CONTAINERS, parse_body
 from bridge.core.settings import Secret, Webhook
 from tests.helpers import SAMPLE_SECRET
-from tests.hostile import SHAPES, Shape, reference_json
+from tests.hostile import (
+    FORM,
+    JSON,
+    SHAPES,
+    WRONG_SECRET,
+    Shape,
+    form_escapes,
+    form_fields,
+    json_floats,
+    json_keys,
+    reference_json,
+)
 
 WEBHOOKS = (Webhook("default", (Secret(SAMPLE_SECRET),)),)
 
@@ -104,3 +118,51 @@ def test_a_big_integer_is_exact_once_the_event_is_read_in_full() -> None:
     event = parse_body(b'{"Type":"Queued","ServerId":%d,"x":1.5}' % big, "application/json")
     assert event.server_id == big
     assert event.fields["ServerId"] == big
+
+
+def _nested(count: int) -> bytes:
+    return b'{"Type":"Delivered","SecretKey":"%s","x":%s%s}' % (
+        WRONG_SECRET.encode(),
+        b"[" * count,
+        b"]" * count,
+    )
+
+
+# Each builder with the largest count that stays under the 256 KiB body limit.
+BUILDERS = (
+    (form_fields, 30_000, FORM),
+    (form_escapes, 85_000, FORM),
+    (json_floats, 20_000, JSON),
+    (json_keys, 18_000, JSON),
+    (_nested, 120_000, JSON),
+)
+
+
+@functools.cache
+def _reference(size: int) -> bytes:
+    return reference_json(size)
+
+
+def _reference_for(body: bytes) -> bytes:
+    """The reference for `body`: exact up to 1 KiB, then the next of sizes 1/8 apart (built once each)."""
+    size = 1024
+    while size < len(body):
+        size = size * 9 // 8
+    return _reference(len(body) if len(body) <= 1024 else size)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(builder=st.sampled_from(BUILDERS), fraction=st.floats(0.0, 1.0))
+def test_any_hostile_body_is_refused_cheaply(builder, fraction: float) -> None:
+    build, most, content_type = builder
+    body = build(int(most * fraction))
+    assert len(body) <= 256 * 1024
+    reference = _reference_for(body)  # at most 1/8 larger than the body: a little lenient
+    rounds = 5 if len(body) > 10_000 else 200
+    refuse = parse = float("inf")
+    for _ in range(3):
+        refuse = min(refuse, _best(_refuse, body, content_type, rounds=rounds))
+        parse = min(parse, _best(lambda b: orjson.loads(b), reference, rounds=rounds))
+    assert _refuse(body, content_type) in (400, 401)
+    # 5x plus 20 µs, not the 3x of the fixed shapes: random shapes, and no flake under load.
+    assert refuse <= 5 * parse + 20e-6, f"{build.__name__}: {refuse / parse:.1f}x an orjson parse"
