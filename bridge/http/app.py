@@ -23,7 +23,7 @@ from prometheus_client import CollectorRegistry
 from bridge.core.errors import BridgeError, Unauthorized, Unavailable, for_status, malformed
 from bridge.core.settings import Settings
 from bridge.http.aiohttp_internals import RefusalAnsweringRunner
-from bridge.http.handlers import receive_webhook
+from bridge.http.handlers import client_of, receive_webhook
 from bridge.http.state import BRIDGE, Bridge
 from bridge.kafka.client import KafkaPublisher, Publisher
 from bridge.telemetry.metrics import Metrics
@@ -134,9 +134,11 @@ def _refuse(request: web.Request, bridge: Bridge, exc: BridgeError) -> web.Respo
         bridge.metrics.auth_failures.labels("source_ip").inc()
     elif isinstance(exc, Unavailable):
         bridge.metrics.produce_errors.labels(exc.reason).inc()
-    bridge.refusals.refused(
-        exc.code, request.remote, status=exc.status, reason=exc.message, path=request.path
-    )
+    source = request.remote
+    if bridge.settings.trusted_proxies:  # the peer is a proxy: log the poster's address instead
+        address = client_of(bridge, request)
+        source = str(address) if address is not None else None
+    bridge.refusals.refused(exc.code, source, status=exc.status, reason=exc.message, path=request.path)
     return error_response(exc)
 
 

@@ -18,7 +18,7 @@ from bridge.core.errors import Forbidden, NotFound, PayloadTooLarge, RequestTime
 from bridge.core.events import Event, Kind, parse_body
 from bridge.core.records import to_record
 from bridge.core.settings import Webhook
-from bridge.core.sources import client_address, is_allowed
+from bridge.core.sources import Address, client_address, is_allowed
 from bridge.http.state import BRIDGE, Bridge
 
 log = logging.getLogger(__name__)
@@ -86,11 +86,16 @@ def _check_source(bridge: Bridge, request: web.Request) -> None:
     settings = bridge.settings
     if settings.allowed_sources is None:
         return
-    # A proxy may add its own X-Forwarded-For line instead of appending to the one it received.
-    forwarded_for = ",".join(request.headers.getall("X-Forwarded-For", ())) or None
-    address = client_address(request.remote, forwarded_for, settings.trusted_proxies)
+    address = client_of(bridge, request)
     if not is_allowed(address, settings.allowed_sources):
         raise Forbidden(f"Posts from {address or 'an unknown address'} are not allowed.")
+
+
+def client_of(bridge: Bridge, request: web.Request) -> Address | None:
+    """The poster's address: the peer, or behind a trusted proxy the X-Forwarded-For hop before it."""
+    # A proxy may add its own X-Forwarded-For line instead of appending to the one it received.
+    forwarded_for = ",".join(request.headers.getall("X-Forwarded-For", ())) or None
+    return client_address(request.remote, forwarded_for, bridge.settings.trusted_proxies)
 
 
 async def _read_body(bridge: Bridge, request: web.Request) -> bytes:

@@ -270,3 +270,21 @@ async def test_a_flood_of_refusals_is_counted_exactly_and_logged_in_few_lines(ma
     assert summary.top_sources == {"127.0.0.1": 35}
     assert metric(registry, "bridge_auth_failures_total", reason="wrong_secret") == 41
     assert metric(registry, "bridge_http_requests_total", code="401") == 41
+
+
+async def test_behind_a_trusted_proxy_refusals_are_summed_up_by_the_posters_address(make_client, caplog):
+    client = await make_client(BRIDGE_TRUSTED_PROXIES="127.0.0.0/8")
+    bridge = client.app[BRIDGE]
+    bridge.refusals = RefusalLog(logging.getLogger("bridge.http.app"), burst=1, clock=lambda: 0.0)
+    with caplog.at_level(logging.WARNING, logger="bridge.http.app"):
+        for poster in ["198.51.100.7"] * 3 + ["203.0.113.9"] * 2:
+            headers = {"X-Forwarded-For": poster}
+            response = await client.post(
+                "/webhook", json={"Type": "Open", "SecretKey": "wrong"}, headers=headers
+            )
+            assert response.status == 401
+        bridge.refusals.flush()
+    [first] = [r for r in caplog.records if r.getMessage() == "request refused"]
+    assert first.remote == "198.51.100.7"
+    [summary] = [r for r in caplog.records if r.getMessage() == "requests refused, not logged"]
+    assert summary.top_sources == {"198.51.100.7": 2, "203.0.113.9": 2}
