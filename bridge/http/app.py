@@ -53,7 +53,7 @@ def create_app(
     # client_max_size makes aiohttp stop reading a body past the limit (413).
     app = web.Application(client_max_size=settings.max_body_bytes)
     app[BRIDGE] = bridge
-    app.on_cleanup.append(_flush_refusals)
+    app.cleanup_ctx.append(_summarize_refusals)
     if owned:
         app.cleanup_ctx.append(_run_publisher)
     # Every route, the refusals included, is wrapped by `answered` rather than an aiohttp
@@ -75,7 +75,17 @@ async def _not_found(request: web.Request) -> web.StreamResponse:
     raise for_status(404)
 
 
-async def _flush_refusals(app: web.Application) -> None:
+async def _summarize_refusals(app: web.Application) -> AsyncIterator[None]:
+    """A flood's summary line is written when its interval is over, not at the next refusal."""
+
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(1.0)  # so a summary is at most 1 s late
+            app[BRIDGE].refusals.tick()
+
+    task = asyncio.create_task(tick())
+    yield
+    task.cancel()
     app[BRIDGE].refusals.flush()
 
 

@@ -2,9 +2,10 @@
 
 Per code, the first `burst` refusals of an interval are logged in full; the rest are only counted,
 by source, and one summary line ("requests refused, not logged") says how many and from where
-when the interval is over: at the next refusal of any code, or at `flush()` (shutdown). Fields
-taken from the request are cut to `FIELD_CHARS`. The metrics are counted by the caller, not here,
-so they stay exact whatever is logged.
+when the interval is over: at the next refusal of any code, at the next `tick()` (the app calls
+it every second), or at `flush()` (shutdown). Fields taken from the request are cut to
+`FIELD_CHARS`. The metrics are counted by the caller, not here, so they stay exact whatever is
+logged.
 """
 
 from __future__ import annotations
@@ -61,6 +62,10 @@ class RefusalLog:
             window.sources[source] += 1
         else:
             window.sources["other"] += 1
+
+    def tick(self) -> None:
+        """Write the summary of every interval that is over (the app calls it every second)."""
+        self._close_windows(self.clock(), every=False)
 
     def flush(self) -> None:
         """Write the summary of every open window (at shutdown: nothing counted goes unsaid)."""

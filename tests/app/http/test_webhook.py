@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -288,3 +289,19 @@ async def test_behind_a_trusted_proxy_refusals_are_summed_up_by_the_posters_addr
     assert first.remote == "198.51.100.7"
     [summary] = [r for r in caplog.records if r.getMessage() == "requests refused, not logged"]
     assert summary.top_sources == {"198.51.100.7": 2, "203.0.113.9": 2}
+
+
+async def test_a_summary_is_written_when_its_interval_is_over(make_client, caplog):
+    client = await make_client()
+    bridge = client.app[BRIDGE]
+    bridge.refusals = RefusalLog(logging.getLogger("bridge.http.app"), burst=1, interval=0.05)
+    with caplog.at_level(logging.WARNING, logger="bridge.http.app"):
+        for _ in range(3):
+            response = await client.post("/webhook", json={"Type": "Open", "SecretKey": "wrong"})
+            assert response.status == 401
+        for _ in range(250):  # no other refusal comes: the app's tick (every 1 s) writes the summary
+            await asyncio.sleep(0.02)
+            if any(r.getMessage() == "requests refused, not logged" for r in caplog.records):
+                break
+    [summary] = [r for r in caplog.records if r.getMessage() == "requests refused, not logged"]
+    assert summary.count == 2
