@@ -21,7 +21,7 @@ from typing import TextIO
 
 from aiokafka import AIOKafkaConsumer
 
-from tests.helpers import SAMPLE_SECRET, free_port
+from tests.helpers import KINDS, SAMPLE_SECRET, free_port
 
 
 class RunningBridge:
@@ -42,6 +42,10 @@ class RunningBridge:
         self.process: subprocess.Popen[bytes] | None = None
         # A file, not a pipe: a pipe nobody reads fills up and blocks the bridge's logging.
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the object)
+
+    def topics(self) -> list[str]:
+        """The bridge's event topics (read at call time: a test may set `prefix` after start-up)."""
+        return [f"{self.prefix}.{kind}" for kind in KINDS]
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

@@ -20,7 +20,6 @@ from aiokafka.admin import AIOKafkaAdminClient, NewPartitions
 
 from bridge.tools.localcluster import LocalKafkaCluster
 from bridge.tools.localkafka import KAFKA_VERSION, LocalKafkaError
-from tests.helpers import KINDS
 from tests.integration.bridge_process import RunningBridge
 from tests.loadgen import TYPES, Answer, Load, event, read_event_ids
 
@@ -82,10 +81,6 @@ def start_bridge(cluster: LocalKafkaCluster) -> Iterator[Callable[..., RunningBr
             assert code == 0, stderr[-3000:]
 
 
-def topics(running: RunningBridge) -> list[str]:
-    return [f"{running.prefix}.{kind}" for kind in KINDS]
-
-
 async def partitions(bootstrap: str, names: list[str]) -> list[dict]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
@@ -106,7 +101,7 @@ async def wait_in_sync(cluster: LocalKafkaCluster, running: RunningBridge, withi
     """Wait until every partition of the bridge's topics has all three replicas in sync."""
     started = time.monotonic()
     while time.monotonic() - started < within:
-        found = await partitions(cluster.bootstrap_servers, topics(running))
+        found = await partitions(cluster.bootstrap_servers, running.topics())
         if found and all(len(p["isr"]) == 3 for p in found):
             return time.monotonic() - started
         await asyncio.sleep(0.5)
@@ -131,7 +126,7 @@ def check_answers(load: Load) -> None:
 
 async def check_exactly_once(load: Load, cluster: LocalKafkaCluster, running: RunningBridge) -> str:
     """Every 200's event-id in Kafka once; no event-id twice at all (the load never reposts)."""
-    in_kafka = await read_event_ids(cluster.bootstrap_servers, topics(running))
+    in_kafka = await read_event_ids(cluster.bootstrap_servers, running.topics())
     acknowledged = load.event_ids()
     missing = acknowledged - set(in_kafka)
     assert not missing, f"{len(missing)} of {len(acknowledged)} events answered 200 are not in Kafka"
@@ -343,7 +338,7 @@ async def test_partitions_added_while_posting(start_bridge, cluster):
         admin = AIOKafkaAdminClient(bootstrap_servers=cluster.bootstrap_servers)
         await admin.start()
         try:
-            await admin.create_partitions({t: NewPartitions(6) for t in topics(running)})
+            await admin.create_partitions({t: NewPartitions(6) for t in running.topics()})
         finally:
             await admin.close()
         await asyncio.sleep(3)

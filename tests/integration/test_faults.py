@@ -24,7 +24,6 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bridge.tools.localkafka import LocalKafka
-from tests.helpers import KINDS
 from tests.integration.bridge_process import CTRL_C_BOUND, RunningBridge, running_tail
 from tests.integration.probes import metric
 from tests.loadgen import Answer, Load, event, read_event_ids, slow_post
@@ -92,10 +91,6 @@ def start_bridge(local_kafka: LocalKafka) -> Iterator[Callable[..., RunningBridg
             assert code == 0, stderr[-3000:]
 
 
-def topics(running: RunningBridge) -> list[str]:
-    return [f"{running.prefix}.{kind}" for kind in KINDS]
-
-
 def describe(answers: list[Answer]) -> str:
     """A short account of unexpected answers for assertion messages."""
     return "; ".join(f"{a.status} {a.error} after {a.elapsed:.1f}s" for a in answers[:10])
@@ -156,7 +151,7 @@ async def test_broker_killed_under_load(start_bridge, local_kafka):
     )
     assert first_200.finished - back < 10 + MARGIN
 
-    in_kafka = await read_event_ids(local_kafka.bootstrap_servers, topics(running))
+    in_kafka = await read_event_ids(local_kafka.bootstrap_servers, running.topics())
     acknowledged = load.event_ids()
     missing = acknowledged - set(in_kafka)
     assert not missing, f"{len(missing)} of {len(acknowledged)} events answered 200 are not in Kafka"
@@ -236,7 +231,7 @@ async def test_broker_stalled(start_bridge, local_kafka):
     assert timed_out and all(a.elapsed >= PRODUCE_TIMEOUT - 0.1 for a in timed_out)
     assert max(inflight) <= max_inflight, f"{max(inflight)} requests in flight, cap {max_inflight}"
     assert recovered is not None, "no 200 within 10 s of SIGCONT"
-    missing = load.event_ids() - set(await read_event_ids(local_kafka.bootstrap_servers, topics(running)))
+    missing = load.event_ids() - set(await read_event_ids(local_kafka.bootstrap_servers, running.topics()))
     assert not missing, f"{len(missing)} events answered 200 are not in Kafka"
     print(
         f"\nbroker stall: {len(answers)} requests, {load.statuses()}, while stalled "
@@ -381,7 +376,7 @@ async def test_topic_deleted_and_created_again(start_bridge, local_kafka):
     )
     back = [a for a in answers if a.kind == "Queued" and a.started > recovered.finished]
     assert back and all(a.status == 200 for a in back)
-    in_kafka = set(await read_event_ids(local_kafka.bootstrap_servers, topics(running)))
+    in_kafka = set(await read_event_ids(local_kafka.bootstrap_servers, running.topics()))
     # Records of the deleted topic went with it; every other 200 must be there.
     kept = {a.event_id for a in answers if a.status == 200 and (a.kind != "Queued" or a.started > created)}
     assert not kept - in_kafka
@@ -414,7 +409,7 @@ async def test_shutdown_under_load_loses_nothing(start_bridge, local_kafka):
     assert {a.status for a in answers} <= {200, 503, 0}, load.statuses()
     assert all(a.started > terminated for a in answers if a.status == 0), "a connection failed before SIGTERM"
     acknowledged = load.event_ids()
-    missing = acknowledged - set(await read_event_ids(local_kafka.bootstrap_servers, topics(running)))
+    missing = acknowledged - set(await read_event_ids(local_kafka.bootstrap_servers, running.topics()))
     assert not missing, f"{len(missing)} of {len(acknowledged)} events answered 200 are not in Kafka"
     during = [a for a in answers if a.started <= terminated < a.finished]
     print(
@@ -446,7 +441,7 @@ async def test_shutdown_with_broker_stalled_exits_within_drain_time(start_bridge
     assert shutdown < drain + 0.5, f"shutdown took {shutdown:.1f}s, drain {drain:g}s: {stderr[-3000:]}"
     assert exited - terminated < drain + MARGIN, f"exit took {exited - terminated:.1f}s"
     assert not [a for a in load.answers if a.status not in (200, 503, 0)]
-    missing = load.event_ids() - set(await read_event_ids(local_kafka.bootstrap_servers, topics(running)))
+    missing = load.event_ids() - set(await read_event_ids(local_kafka.bootstrap_servers, running.topics()))
     assert not missing
     print(
         f"\nshutdown, broker stalled: stopped {shutdown:.2f}s and exit 0 {exited - terminated:.2f}s "
