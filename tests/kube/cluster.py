@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -90,9 +92,18 @@ class Cluster:
         self.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found")
 
     def service_url(self, namespace: str, name: str, port: str = "http") -> str:
+        """The Service's address, once it accepts connections.
+
+        `helm install --wait` and `rollout status` return when the pods are Ready; kube-proxy programs
+        the Service's rules a moment later, and until then a connection is refused (a CI run saw it).
+        """
         service = self.json("-n", namespace, "get", "service", name)
         number = next(p["port"] for p in service["spec"]["ports"] if p["name"] == port)
-        return f"http://{service['spec']['clusterIP']}:{number}"
+        address = (service["spec"]["clusterIP"], number)
+        took = wait_until(f"Service {name} accepts connections", lambda: accepts(address), 60, every=0.2)
+        if took > 0.1:  # it had to wait: say how long
+            print(f"\n[kube] Service {name} accepted connections {took:.1f} s after asked", file=sys.stderr)
+        return f"http://{address[0]}:{address[1]}"
 
     def image_values(self) -> list[str]:
         repository, tag = self.bridge_image.rsplit(":", 1)
@@ -117,6 +128,14 @@ def run(
             f"{' '.join(command)} exited {result.returncode}:\n{result.stderr}{result.stdout}"
         )
     return result
+
+
+def accepts(address: tuple[str, int]) -> bool:
+    try:
+        with socket.create_connection(address, timeout=2):
+            return True
+    except OSError:
+        return False
 
 
 def wait_until(what: str, condition: Callable[[], bool], timeout: float = 120, every: float = 1.0) -> float:
