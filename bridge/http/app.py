@@ -131,6 +131,10 @@ def answered(handler: Handler) -> Handler:
                 response = error_response(BridgeError("The bridge failed to handle the event."))
             finally:
                 bridge.inflight -= 1
+        if bridge.draining:
+            # Keep-alive connections still come here until the listener closes; "Connection: close"
+            # sends their next request through the Service again, to a pod that stays.
+            response.force_close()
         metrics.request_finished(response.status, time.perf_counter() - started)
         return response
 

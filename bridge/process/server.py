@@ -2,7 +2,7 @@
 
 Shutdown order on SIGTERM: readiness turns 503, the bridge keeps serving for `shutdown_delay`
 seconds (time for a load balancer to stop sending, e.g. Kubernetes removing the pod from its
-endpoints), the listeners stop accepting, requests in flight get `drain_timeout` seconds to
+endpoints; every answer then closes its keep-alive connection), the listeners stop accepting, requests in flight get `drain_timeout` seconds to
 finish, then the producer flushes and stops (cleanup_ctx) in what is left of `drain_timeout`:
 drain and flush together fit in it.
 """

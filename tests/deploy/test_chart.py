@@ -129,14 +129,18 @@ def test_the_deployment_meets_the_platform_checklist() -> None:
     assert env["BRIDGE_CONFIG"]["value"] == "/etc/socketlabs-bridge/config/bridge.toml"
 
 
-def test_termination_grace_outlasts_the_pause_and_the_drain() -> None:
+def test_termination_grace_outlasts_the_pause_the_shutdown_delay_and_the_drain() -> None:
     objects = rendered("defaults")
     spec = _pod(objects)["spec"]
     config = tomllib.loads(by_kind(objects, "ConfigMap")["data"]["bridge.toml"])
-    pause = spec["containers"][0]["lifecycle"]["preStop"]["sleep"]["seconds"]
-    assert spec["terminationGracePeriodSeconds"] > pause + config["drain_timeout"]
-    longer = helm_template(*REQUIRED, "--set", "config.drainTimeout=100")
-    assert _pod(longer)["spec"]["terminationGracePeriodSeconds"] > 105
+    assert "lifecycle" not in spec["containers"][0]  # the bridge's own shutdown delay does the waiting
+    assert config["shutdown_delay"] == 10
+    assert spec["terminationGracePeriodSeconds"] > config["shutdown_delay"] + config["drain_timeout"]
+    longer = helm_template(
+        *REQUIRED, "--set", "config.drainTimeout=100", "--set", "lifecycle.preStopSleepSeconds=5"
+    )
+    assert _pod(longer)["spec"]["terminationGracePeriodSeconds"] > 115
+    assert _pod(longer)["spec"]["containers"][0]["lifecycle"]["preStop"]["sleep"]["seconds"] == 5
     refused = run(
         helm(),
         "template",

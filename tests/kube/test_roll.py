@@ -59,7 +59,7 @@ async def test_a_rolling_upgrade_under_load_loses_nothing_and_refuses_no_connect
     assert len(after) == 2 and not after & before, (before, after)
     await check_answers(release, load)
     print(f"\n[kube] roll: helm upgrade --wait {took:.1f} s; {summary(load.answers)}", file=sys.stderr)
-    # Zero in the runs of docs/deployment.md, but one CI run (5 s preStop then) saw 144 connections
+    # Zero in the runs of docs/deployment.md, but one CI run (a 5 s preStop sleep then) saw 144 connections
     # refused within about a second: counted and reported, not hidden. A refused connection reached
     # no bridge, so nothing was lost and the sender retries it; a reset would have cut a request.
     errors = Counter(a.error for a in load.answers if a.status == 0)

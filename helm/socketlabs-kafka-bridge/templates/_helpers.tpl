@@ -64,12 +64,13 @@ app.kubernetes.io/part-of: socketlabs-kafka-bridge
 {{- if hasPrefix "SASL" .Values.kafka.securityProtocol }}true{{ end }}
 {{- end }}
 
-{{/* Seconds Kubernetes waits after SIGTERM: the preStop pause, the drain, and a margin to flush. */}}
+{{/* Seconds Kubernetes waits after SIGTERM: the preStop pause, the shutdown delay, the drain, and
+a margin to flush. */}}
 {{- define "slkb.terminationGracePeriodSeconds" -}}
-{{- $minimum := add (int .Values.lifecycle.preStopSleepSeconds) (int (ceil .Values.config.drainTimeout)) 1 }}
+{{- $minimum := add (int .Values.lifecycle.preStopSleepSeconds) (int (ceil .Values.config.shutdownDelay)) (int (ceil .Values.config.drainTimeout)) 1 }}
 {{- if .Values.terminationGracePeriodSeconds }}
 {{- if lt (int .Values.terminationGracePeriodSeconds) (int $minimum) }}
-{{- fail (printf "terminationGracePeriodSeconds (%d) must be more than lifecycle.preStopSleepSeconds + config.drainTimeout (%d), or Kubernetes kills requests still draining." (int .Values.terminationGracePeriodSeconds) (sub $minimum 1)) }}
+{{- fail (printf "terminationGracePeriodSeconds (%d) must be more than lifecycle.preStopSleepSeconds + config.shutdownDelay + config.drainTimeout (%d), or Kubernetes kills requests still draining." (int .Values.terminationGracePeriodSeconds) (sub $minimum 1)) }}
 {{- end }}
 {{- .Values.terminationGracePeriodSeconds }}
 {{- else }}
@@ -96,6 +97,7 @@ admin_listen = "0.0.0.0:{{ .Values.ports.admin }}"
 topic_prefix = {{ .Values.config.topicPrefix | toJson }}
 produce_timeout = {{ .Values.config.produceTimeout | float64 }}
 drain_timeout = {{ .Values.config.drainTimeout | float64 }}
+shutdown_delay = {{ .Values.config.shutdownDelay | float64 }}
 max_body_bytes = {{ int .Values.config.maxBodyBytes }}
 max_inflight = {{ int .Values.config.maxInflight }}
 {{- with .Values.config.allowedSources }}

@@ -199,6 +199,18 @@ async def test_kafka_failure_is_503_with_retry_after(make_client, publisher, reg
     assert metric(registry, "bridge_produce_errors_total", reason="timeout") == 1
 
 
+async def test_while_draining_every_answer_closes_its_connection(make_client):
+    client = await make_client()
+    body, content_type = sample("delivered.json")
+    before = await client.post("/webhook", data=body, headers={"Content-Type": content_type})
+    assert before.status == 200 and "Connection" not in before.headers  # HTTP/1.1 keep-alive
+    client.app[BRIDGE].draining = True  # SIGTERM: serve() sets it before the shutdown delay
+    for post in ({"data": body, "headers": {"Content-Type": content_type}}, {"json": {"Type": "Queued"}}):
+        response = await client.post("/webhook", **post)
+        assert response.status in (200, 401)
+        assert response.headers["Connection"] == "close"
+
+
 async def test_overload_is_an_immediate_503(make_client, publisher, registry):
     import asyncio
 
