@@ -20,7 +20,7 @@ import math
 import re
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 
 import orjson
 
@@ -374,8 +374,10 @@ def _spelled(name: str) -> str:
 
 
 # A field named Type or SecretKey: "&" (the text is searched with one in front), the key, then "="
-# or the end of the field. A literal first character lets the regex engine skip to each "&".
-_AUTH_FIELD = re.compile(f"&(?:{_spelled('type')}|{_spelled('secretkey')})(?==|&|$)", re.IGNORECASE)
+# or the end of the field. A literal first character lets the regex engine skip to each "&", and
+# the look-ahead for the keys' first letters turns other fields away at half the cost of trying
+# every spelling (with IGNORECASE it also takes "T", "S" and the long s, as the spellings do).
+_AUTH_FIELD = re.compile(f"&(?=[ts%])(?:{_spelled('type')}|{_spelled('secretkey')})(?==|&|$)", re.IGNORECASE)
 
 
 def _form_event(body: bytes) -> Event:
@@ -406,12 +408,25 @@ def _form_event(body: bytes) -> Event:
 
 
 def _parse_form(text: str) -> dict[str, Any]:
+    """What `dict(parse_qsl(text, keep_blank_values=True, errors="strict"))` reads, in half the time:
+    parse_qsl unquotes every name and value, and most hold no escape (tests compare the two)."""
+    fields = {}
     try:
-        # Empty fields are meaningful in legacy posts ("MailingId="), so they are kept.
-        pairs = parse_qsl(text, keep_blank_values=True, errors="strict")
-    except (UnicodeDecodeError, ValueError):
+        for field in text.split("&"):
+            if field:  # an empty field is skipped; a field without "=" is a name with an empty value
+                name, _, value = field.partition("=")
+                if "+" in name:
+                    name = name.replace("+", " ")
+                if "%" in name:
+                    name = unquote(name, errors="strict")
+                if "+" in value:
+                    value = value.replace("+", " ")
+                if "%" in value:
+                    value = unquote(value, errors="strict")
+                fields[name] = value  # empty values are meaningful in legacy posts ("MailingId=")
+    except UnicodeDecodeError:
         raise BadRequest("The request body is neither a JSON object nor a form body.") from None
-    return dict(pairs)
+    return fields
 
 
 def _unwrap(event: Event) -> Event:

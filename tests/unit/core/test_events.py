@@ -18,6 +18,7 @@ from bridge.core.events import (
     TRACKING_TYPES,
     Event,
     Kind,
+    _parse_form,
     contains_float,
     enum_index,
     parse_body,
@@ -482,6 +483,43 @@ def test_form_body_encoded_whitespace_is_kept() -> None:
     event = parse_body(body, "application/x-www-form-urlencoded")
     assert event.fields["Response"] == "250 Ok\r\n"
     assert event.fields["Reason"] == " x "
+
+
+_FORM_PIECES = [
+    "&",
+    "=",
+    "+",
+    "%",
+    "%4",
+    "%41",
+    "%2B",
+    "%26",
+    "%3D",
+    "%c3%a9",
+    "%e2%84%aa",
+    "%ff",
+    "a",
+    "K",
+    "é",
+    " ",
+]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from(_FORM_PIECES), max_size=40).map("".join))
+def test_a_form_body_reads_as_parse_qsl_reads_it(text: str) -> None:
+    # The bridge's own form reader skips unquote for fields without escapes: same fields, same errors.
+    try:
+        expected: dict[str, str] | None = dict(parse_qsl(text, keep_blank_values=True, errors="strict"))
+    except UnicodeDecodeError:
+        expected = None
+    try:
+        fields: dict[str, str] | None = _parse_form(text)
+    except BadRequest:
+        fields = None
+    assert fields == expected
+    if fields is not None:
+        assert list(fields) == list(expected or {})
 
 
 def test_deeply_nested_json_is_a_bad_request_not_a_crash() -> None:
