@@ -107,6 +107,7 @@ class Settings:
     kafka_ssl_keyfile: str | None
     kafka_linger_ms: int
     kafka_max_batch_bytes: int
+    kafka_producers: int
     kafka_compression: Compression | None
     allowed_sources: tuple[Network, ...] | None
     trusted_proxies: tuple[Network, ...]
@@ -223,6 +224,19 @@ def _non_negative_int(raw: Any) -> int:
     if value < 0:
         raise ValueError(f"must be zero or more, not {raw!r}")
     return value
+
+
+def _whole_number_between(low: int, high: int) -> Callable[[Any], int]:
+    def parse(raw: Any) -> int:
+        try:
+            value = int(raw)
+        except (TypeError, ValueError):
+            raise ValueError(f"must be a whole number from {low} to {high}, not {raw!r}") from None
+        if isinstance(raw, bool) or not low <= value <= high:
+            raise ValueError(f"must be a whole number from {low} to {high}, not {raw!r}")
+        return value
+
+    return parse
 
 
 def _choice(*choices: str, upper: bool = True) -> Callable[[Any], str]:
@@ -372,6 +386,13 @@ OPTIONS: tuple[Option, ...] = (
         _positive(int),
         262144,
         "largest record batch per partition, in bytes; keep it under the broker's message.max.bytes",
+    ),
+    Option(
+        "kafka_producers",
+        _whole_number_between(1, 16),
+        4,
+        "Kafka producers per worker, each with its own connections: posts that arrive together "
+        "are produced at once instead of waiting for each other's round trip",
     ),
     Option(
         "kafka_compression",

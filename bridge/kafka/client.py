@@ -2,9 +2,11 @@
 consumer for the tools (topic creation is `bridge/kafka/topics.py`; aiokafka's internals are
 reached only through `bridge/kafka/aiokafka_internals.py`).
 
-The producer is created once per process and started in the background, so the bridge comes up
-(not ready) while Kafka is still unreachable and connects as soon as it can. Every Kafka failure
-becomes `Unavailable` (503 with Retry-After): SocketLabs then retries, so nothing is lost.
+The producers (a small pool, `kafka_producers`: aiokafka keeps one produce request in flight per
+producer and broker, see `bridge/kafka/routing.py`) are created once per process and started in
+the background, so the bridge comes up (not ready) while Kafka is still unreachable and connects
+as soon as it can. Every Kafka failure becomes `Unavailable` (503 with Retry-After): SocketLabs
+then retries, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from bridge.core.records import Record
 from bridge.core.settings import Settings
 from bridge.kafka.aiokafka_internals import connect_once, existing_topics
 from bridge.kafka.partitioner import partition
+from bridge.kafka.routing import Router
 from bridge.telemetry.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -79,7 +82,8 @@ class KafkaPublisher:
         self._settings = settings
         self._metrics = metrics
         self._deadlines = Deadlines(settings.produce_timeout)  # .seconds: the produce timeout
-        self._producer: AIOKafkaProducer | None = None
+        self._producers: list[AIOKafkaProducer] = []  # empty until every one has started
+        self._router = Router(settings.kafka_producers)
         self._tasks: list[asyncio.Task[None]] = []
         self.ready = False
         self.not_ready_reason = "not connected to Kafka yet"
@@ -101,20 +105,19 @@ class KafkaPublisher:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._producer is not None:
-            await self._stop_producer()
+        if self._producers:
+            await self._stop_producers()
 
-    async def _stop_producer(self) -> None:
+    async def _stop_producers(self) -> None:
         """Flush and stop, but never past `flush_timeout`.
 
         What is still unsent here belongs to requests that were answered 503 or not at all (a 200
         waits for its acknowledgement), so SocketLabs retries those events: a broker that does
         not answer must not hold the process past its drain time.
         """
-        assert self._producer is not None
         try:
             async with asyncio.timeout(max(self.flush_timeout, 0.5)):
-                await self._producer.stop()
+                await asyncio.gather(*(producer.stop() for producer in self._producers))
         except TimeoutError:
             log.warning(
                 "Kafka did not take the last records before shutdown; none of them was answered 200",
@@ -122,20 +125,22 @@ class KafkaPublisher:
             )
 
     async def publish(self, record: Record) -> Delivery:
-        producer = self._producer
-        if producer is None:
+        producers = self._producers
+        if not producers:
             raise Unavailable("Kafka is not reachable yet; try again later.", reason="not_connected")
         if record.topic in self._missing_topics:
             raise Unavailable(f"Topic {record.topic} does not exist.", reason="topic_missing")
         try:
             with self._deadlines.limit():
-                future = await producer.send(
+                slot = self._router.pick(record.key)
+                future = await producers[slot].send(
                     record.topic,
                     value=record.value,
                     key=record.key,
                     headers=record.headers,
                     timestamp_ms=record.timestamp_ms,
                 )
+                self._router.taken(slot, future)
                 # shield: a timeout must not cancel the producer's own delivery future; it also
                 # batches better than a direct await (docs/performance.md, "Second round").
                 metadata = await asyncio.shield(future)
@@ -155,27 +160,19 @@ class KafkaPublisher:
 
     async def _connect_and_watch(self) -> None:
         backoff = 0.5
-        while self._producer is None:
-            producer = AIOKafkaProducer(
-                **client_options(self._settings),
-                acks="all",
-                enable_idempotence=True,
-                linger_ms=self._settings.kafka_linger_ms,
-                # aiokafka's 16 KiB default gives a 16 KB event a produce round trip of its own
-                # (docs/performance.md, "Second round").
-                max_batch_size=self._settings.kafka_max_batch_bytes,
-                compression_type=(self._settings.kafka_compression or "").lower() or None,
-                partitioner=partition,  # the Java client's murmur2, computed twice as fast
-                request_timeout_ms=int(max(self._deadlines.seconds * 1000, 5000)),
-            )
+        while not self._producers:
+            producers: list[AIOKafkaProducer] = []
             try:
-                await producer.start()
-                self._producer = producer
+                # One after another: a failed start leaves no other start running to stop.
+                for _ in range(self._settings.kafka_producers):
+                    producers.append(self._new_producer())
+                    await producers[-1].start()
+                self._producers = producers
             except asyncio.CancelledError:  # shutdown while connecting: close what start() opened
-                await producer.stop()
+                await asyncio.gather(*(producer.stop() for producer in producers))
                 raise
             except KafkaError as exc:
-                await producer.stop()
+                await asyncio.gather(*(producer.stop() for producer in producers))
                 cause = await connection_problem(self._settings) or type(exc).__name__
                 self.not_ready_reason = f"cannot connect to Kafka ({cause})"
                 log.warning("kafka connection failed", extra={"reason": self.not_ready_reason})
@@ -185,11 +182,25 @@ class KafkaPublisher:
             await self._check_ready()
             await asyncio.sleep(READINESS_INTERVAL)
 
+    def _new_producer(self) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            **client_options(self._settings),
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=self._settings.kafka_linger_ms,
+            # aiokafka's 16 KiB default gives a 16 KB event a produce round trip of its own
+            # (docs/performance.md, "Second round").
+            max_batch_size=self._settings.kafka_max_batch_bytes,
+            compression_type=(self._settings.kafka_compression or "").lower() or None,
+            partitioner=partition,  # the Java client's murmur2, computed twice as fast
+            request_timeout_ms=int(max(self._deadlines.seconds * 1000, 5000)),
+        )
+
     async def _check_ready(self) -> None:
-        assert self._producer is not None
         try:
             async with asyncio.timeout(5):
-                topics = await existing_topics(self._producer)
+                # Every producer talks to the same cluster: one metadata request answers for all.
+                topics = await existing_topics(self._producers[0])
             missing = sorted(set(self._settings.topics.values()) - topics)
             self._missing_topics = frozenset(missing)
             reason = f"topics missing: {', '.join(missing)}" if missing else ""

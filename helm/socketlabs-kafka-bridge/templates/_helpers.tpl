@@ -92,6 +92,7 @@ kafka_compression = {{ . | toJson }}
 {{- end }}
 kafka_linger_ms = {{ int .Values.kafka.lingerMs }}
 kafka_max_batch_bytes = {{ int .Values.kafka.maxBatchBytes }}
+kafka_producers = {{ int .Values.kafka.producers }}
 listen = "0.0.0.0:{{ .Values.ports.http }}"
 admin_listen = "0.0.0.0:{{ .Values.ports.admin }}"
 topic_prefix = {{ .Values.config.topicPrefix | toJson }}
