@@ -48,6 +48,8 @@ TARGETS = {
     "bridge": Target("bridge", "bridge"),  # its defaults
     # The defaults before issue 20: a 5 ms linger. "Nowhere slower than today's defaults".
     "bridge-l5": Target("bridge-l5", "bridge", env={"BRIDGE_KAFKA_LINGER_MS": "5"}),
+    # One producer, as before the pool (issue 20): what the pool changes, at every concurrency.
+    "bridge-p1": Target("bridge-p1", "bridge", env={"BRIDGE_KAFKA_PRODUCERS": "1"}),
     "baseline": Target("baseline", "baseline"),
     "connect": Target("connect", "connect"),
     "bridge-w2": Target("bridge-w2", "bridge", workers=2),
@@ -383,6 +385,14 @@ def targets(cells: list[dict[str, Any]], floors: dict[str, dict[str, Any]]) -> l
             value = ratio((network, "bridge", c), (network, "baseline", c), "events")
             if value is not None:
                 lines.append(f"{network} {c:>3} conn: bridge / baseline events/s      {value:>6.2f}")
+        for c in sorted({k[2] for k in at if k[0] == network}):
+            # The pool against one producer: events/s, p50 and CPU per event, same-round ratios.
+            values = [
+                ratio((network, "bridge", c), (network, "bridge-p1", c), m) for m in ("events", "p50", "cpu")
+            ]
+            if None not in values:
+                lines.append(f"{network} {c:>3} conn: bridge / bridge-p1 (one producer) ev/s {values[0]:.2f}, "
+                             f"p50 {values[1]:.2f}, CPU per event {values[2]:.2f}")  # fmt: skip
     first = next(iter(floors), None)
     if first is not None:
         judge(f"{first} {SATURATION} conn: bridge / baseline CPU per event",
@@ -398,6 +408,8 @@ def targets(cells: list[dict[str, Any]], floors: dict[str, dict[str, Any]]) -> l
 def _measure(cell: dict[str, Any], measure: str) -> float:
     if measure == "cpu":
         return float(cell["cpu_s_per_1k"] or 0.0)
+    if measure == "p50":
+        return float(cell["latency_ms"]["p50"])
     return float(cell["events_per_s"])
 
 

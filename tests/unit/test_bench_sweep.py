@@ -47,3 +47,12 @@ def test_ratios_over_rounds_are_medians_of_same_round_pairs() -> None:
     ]
     (line,) = [x for x in targets(cells, {"local": {"p50_ms": 1.0}}) if "connect" in x]
     assert "1.00  target >= 0.6: pass" in line  # median of 1.0, 3.0 and 0.5
+
+
+def test_the_pool_is_judged_against_one_producer_on_events_latency_and_cpu() -> None:
+    cells = [
+        cell("bridge", 4, 1800, 2.0, 0.40),
+        cell("bridge-p1", 4, 1200, 4.0, 0.50),
+    ]
+    (line,) = [x for x in targets(cells, {"local": {"p50_ms": 1.0}}) if "bridge-p1" in x]
+    assert "ev/s 1.50, p50 0.50, CPU per event 0.80" in line
