@@ -130,17 +130,22 @@ class KafkaPublisher:
             raise Unavailable("Kafka is not reachable yet; try again later.", reason="not_connected")
         if record.topic in self._missing_topics:
             raise Unavailable(f"Topic {record.topic} does not exist.", reason="topic_missing")
+        router = self._router
         try:
             with self._deadlines.limit():
-                slot = self._router.pick(record.key)
-                future = await producers[slot].send(
-                    record.topic,
-                    value=record.value,
-                    key=record.key,
-                    headers=record.headers,
-                    timestamp_ms=record.timestamp_ms,
-                )
-                self._router.taken(slot, future)
+                slot = router.pick(record.key)
+                try:
+                    future = await producers[slot].send(
+                        record.topic,
+                        value=record.value,
+                        key=record.key,
+                        headers=record.headers,
+                        timestamp_ms=record.timestamp_ms,
+                    )
+                except BaseException:
+                    router.release(slot)
+                    raise
+                router.hold(slot, future)
                 # shield: a timeout must not cancel the producer's own delivery future; it also
                 # batches better than a direct await (docs/performance.md, "Second round").
                 metadata = await asyncio.shield(future)

@@ -21,32 +21,38 @@ from functools import partial
 class Router:
     """Counts each producer's records not yet settled by aiokafka, and picks one for the next."""
 
-    __slots__ = ("_settled", "pending")
+    __slots__ = ("_released", "pending")
 
     def __init__(self, size: int) -> None:
         if size < 1:
             raise ValueError("a pool needs at least one producer")
         self.pending = [0] * size
         # One done callback per producer, made once: a record's future calls it when settled.
-        self._settled: list[Callable[[Future[object]], None]] = [
-            partial(self._settle, slot) for slot in range(size)
+        self._released: list[Callable[[Future[object]], None]] = [
+            partial(self._settled, slot) for slot in range(size)
         ]
 
     def pick(self, key: bytes | None) -> int:
-        """The key's own producer if it is idle, else the first idle one, else the key's own."""
+        """The key's own producer if it is idle, else the first idle one, else the key's own; the
+        record counts as pending there from now on (`hold` or `release` it)."""
         pending = self.pending
-        home = hash(key) % len(pending)  # bytes hash: computed once per key object, cached
-        if pending[home] == 0:
-            return home
-        for slot, count in enumerate(pending):
-            if count == 0:
-                return slot
-        return home
+        slot = home = hash(key) % len(pending)  # bytes hash: computed once per key object, cached
+        if pending[home]:
+            for idle, count in enumerate(pending):
+                if count == 0:
+                    slot = idle
+                    break
+        pending[slot] += 1
+        return slot
 
-    def taken(self, slot: int, future: Future[object]) -> None:
-        """Producer `slot` holds the record of `future` until the broker answers or it fails."""
-        self.pending[slot] += 1
-        future.add_done_callback(self._settled[slot])
+    def hold(self, slot: int, future: Future[object]) -> None:
+        """The record stays pending on `slot` until aiokafka settles its future (acknowledged,
+        failed or expired), not merely until its post gives up waiting."""
+        future.add_done_callback(self._released[slot])
 
-    def _settle(self, slot: int, _future: Future[object]) -> None:
+    def release(self, slot: int) -> None:
+        """The record never reached the producer (its send raised)."""
+        self.pending[slot] -= 1
+
+    def _settled(self, slot: int, _future: Future[object]) -> None:
         self.pending[slot] -= 1

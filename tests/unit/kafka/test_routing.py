@@ -10,69 +10,69 @@ def key_at_home(router: Router, slot: int) -> bytes:
     return next(k for n in range(1000) if hash(k := b"msg-%d" % n) % len(router.pending) == slot)
 
 
-async def test_an_idle_key_producer_takes_its_key() -> None:
-    router = Router(4)
+def test_an_idle_key_producer_takes_its_key() -> None:
     for slot in range(4):
+        router = Router(4)
         assert router.pick(key_at_home(router, slot)) == slot
+        assert router.pending == [int(n == slot) for n in range(4)]
 
 
-async def test_a_busy_key_producer_hands_the_record_to_the_first_idle_one() -> None:
-    loop = asyncio.get_running_loop()
+def test_a_busy_key_producer_hands_the_record_to_the_first_idle_one() -> None:
     router = Router(4)
-    router.taken(2, loop.create_future())
-    router.taken(0, loop.create_future())
+    router.pick(key_at_home(router, 2))
+    router.pick(key_at_home(router, 0))
     assert router.pick(key_at_home(router, 2)) == 1
 
 
-async def test_when_every_producer_is_busy_a_key_keeps_to_its_own() -> None:
-    loop = asyncio.get_running_loop()
+def test_when_every_producer_is_busy_a_key_keeps_to_its_own() -> None:
     router = Router(3)
     for slot in range(3):
-        router.taken(slot, loop.create_future())
+        router.pick(key_at_home(router, slot))
     for slot in range(3):
         key = key_at_home(router, slot)
         assert [router.pick(key) for _ in range(5)] == [slot] * 5
+    assert router.pending == [6, 6, 6]
 
 
-async def test_as_many_posts_at_once_as_producers_each_get_their_own() -> None:
+def test_as_many_posts_at_once_as_producers_each_get_their_own() -> None:
     """Four connections, four producers: no post waits behind another's produce request."""
-    loop = asyncio.get_running_loop()
     router = Router(4)
     key = key_at_home(router, 1)  # the worst case: every post's MessageId has the same producer
-    slots = []
-    for _ in range(4):
-        slot = router.pick(key)
-        router.taken(slot, loop.create_future())
-        slots.append(slot)
-    assert sorted(slots) == [0, 1, 2, 3]
+    assert sorted(router.pick(key) for _ in range(4)) == [0, 1, 2, 3]
 
 
 async def test_a_producer_is_busy_until_aiokafka_settles_each_of_its_records() -> None:
     loop = asyncio.get_running_loop()
     router = Router(2)
+    key = key_at_home(router, 1)
     acknowledged, failed, cancelled = (loop.create_future() for _ in range(3))
     for future in (acknowledged, failed, cancelled):
-        router.taken(1, future)
-    assert router.pending == [0, 3]
+        router.hold(router.pick(key), future)
+    assert router.pending == [1, 2]  # the second record found producer 1 busy
     acknowledged.set_result(None)
     failed.set_exception(RuntimeError("broker gone"))
     await asyncio.sleep(0)  # done callbacks run on the next loop pass
-    assert router.pending == [0, 1]
-    assert router.pick(key_at_home(router, 1)) == 0
+    assert sum(router.pending) == 1
     cancelled.cancel()
     await asyncio.sleep(0)
     assert router.pending == [0, 0]
-    assert router.pick(key_at_home(router, 1)) == 1
+    assert router.pick(key) == 1
     assert failed.exception() is not None  # retrieved: no "never retrieved" warning
 
 
-async def test_a_pool_of_one_always_picks_it() -> None:
-    loop = asyncio.get_running_loop()
+def test_a_record_whose_send_raised_is_released() -> None:
+    router = Router(2)
+    key = key_at_home(router, 0)
+    slot = router.pick(key)
+    router.release(slot)
+    assert router.pending == [0, 0]
+    assert router.pick(key) == 0
+
+
+def test_a_pool_of_one_always_picks_it() -> None:
     router = Router(1)
-    assert router.pick(b"a") == 0
-    router.taken(0, loop.create_future())
-    assert router.pick(b"b") == 0
-    assert router.pick(None) == 0
+    assert [router.pick(b"a"), router.pick(b"b"), router.pick(None)] == [0, 0, 0]
+    assert router.pending == [3]
 
 
 def test_a_pool_needs_a_producer() -> None:
