@@ -3,8 +3,10 @@
 aiokafka keeps one produce request in flight per broker and producer: a record handed to a
 producer that awaits an answer waits for it, then for a round trip of its own. With a few
 producers (each with its own connections), posts that arrive together each find an idle one and
-travel at once. When all are busy, the record joins its key's producer, where it batches with
-the others that wait there, and a MessageId keeps to one producer whenever that costs no wait.
+travel at once. Once as many records are out as there are producers, the sender is busy enough
+to batch: every further record joins the first producer, where it travels with the others that
+wait there, as with one producer (spreading them instead cost CPU per event at saturation,
+docs/performance.md, "A pool of producers"). A MessageId keeps to its own producer when that is idle.
 
 Order is not at stake: two posts in flight at once have no order (their senders did not wait
 for each other), and a post sent after another's 200 is produced after it on any producer; the
@@ -33,15 +35,15 @@ class Router:
         ]
 
     def pick(self, key: bytes | None) -> int:
-        """The key's own producer if it is idle, else the first idle one, else the key's own; the
-        record counts as pending there from now on (`hold` or `release` it)."""
+        """While fewer records are out than producers: the key's own producer if it is idle, else
+        the first idle one. Otherwise the first producer. The record counts as pending there
+        from now on (`hold` or `release` it)."""
         pending = self.pending
-        slot = home = hash(key) % len(pending)  # bytes hash: computed once per key object, cached
-        if pending[home]:
-            for idle, count in enumerate(pending):
-                if count == 0:
-                    slot = idle
-                    break
+        slot = 0
+        if sum(pending) < len(pending):  # then at least one producer is idle
+            slot = hash(key) % len(pending)  # bytes hash: computed once per key object, cached
+            if pending[slot]:
+                slot = pending.index(0)
         pending[slot] += 1
         return slot
 

@@ -24,14 +24,19 @@ def test_a_busy_key_producer_hands_the_record_to_the_first_idle_one() -> None:
     assert router.pick(key_at_home(router, 2)) == 1
 
 
-def test_when_every_producer_is_busy_a_key_keeps_to_its_own() -> None:
+def test_once_as_many_records_are_out_as_producers_the_rest_batch_on_the_first() -> None:
+    """Under load one producer's batches, not one request per producer per round trip."""
     router = Router(3)
-    for slot in range(3):
+    for slot in (2, 1, 0):
         router.pick(key_at_home(router, slot))
-    for slot in range(3):
-        key = key_at_home(router, slot)
-        assert [router.pick(key) for _ in range(5)] == [slot] * 5
-    assert router.pending == [6, 6, 6]
+    assert router.pending == [1, 1, 1]
+    assert [router.pick(key_at_home(router, slot)) for slot in (1, 2)] == [0, 0]
+    router.release(2)
+    assert router.pick(key_at_home(router, 2)) == 0  # 4 out of 3: batching even beside an idle one
+    for _ in range(3):
+        router.release(0)
+    assert router.pending == [1, 1, 0]  # fewer out than producers: idle ones take records again
+    assert router.pick(key_at_home(router, 1)) == 2
 
 
 def test_as_many_posts_at_once_as_producers_each_get_their_own() -> None:
@@ -48,11 +53,13 @@ async def test_a_producer_is_busy_until_aiokafka_settles_each_of_its_records() -
     acknowledged, failed, cancelled = (loop.create_future() for _ in range(3))
     for future in (acknowledged, failed, cancelled):
         router.hold(router.pick(key), future)
-    assert router.pending == [1, 2]  # the second record found producer 1 busy
+    assert router.pending == [2, 1]  # the second found its own busy, the third found both busy
     acknowledged.set_result(None)
     failed.set_exception(RuntimeError("broker gone"))
     await asyncio.sleep(0)  # done callbacks run on the next loop pass
-    assert sum(router.pending) == 1
+    assert router.pending == [1, 0]
+    assert router.pick(key) == 1
+    router.release(1)
     cancelled.cancel()
     await asyncio.sleep(0)
     assert router.pending == [0, 0]
