@@ -84,7 +84,7 @@ class Event:
         wrapper: str | None = None,
     ) -> None:
         self._view = fields
-        self._keys = {key.lower(): key for key in fields}
+        self._keys = _lowercase_keys(fields)
         # Whether any value, at any depth, is a float: the canonical form (records.canonical_json)
         # needs to know. Found by `complete` or on first use.
         self._has_float = has_float
@@ -123,7 +123,7 @@ class Event:
                 fields = fields[self._wrapper]
             self._has_float = contains_float(fields)
         self._view = fields
-        self._keys = {key.lower(): key for key in fields}
+        self._keys = _lowercase_keys(fields)
         return self
 
     def get(self, name: str) -> Any:
@@ -189,6 +189,27 @@ class Event:
     def occurred_at(self) -> datetime | None:
         """The event's `DateTime` (ISO 8601, up to 7 fractional digits, or legacy RFC 1123)."""
         return parse_datetime(self.get("datetime"))
+
+
+# Key sets seen (keys as sent -> lowercase key -> key): SocketLabs sends the same few over and
+# over, and looking one up (its keys are orjson's cached strings, hashed once) costs a tenth of
+# lowering and storing every key again. Bounded: small key sets only, cleared when full.
+_KEY_MAPS: dict[tuple[str, ...], dict[str, str]] = {}
+_KEY_MAPS_SIZE = 256  # entries; each at most 64 keys and 1,024 characters of keys
+
+
+def _lowercase_keys(fields: dict[str, Any]) -> dict[str, str]:
+    """Lowercase key -> the key as sent (the last one, if several differ only in casing); shared
+    between events with the same keys, so never changed."""
+    keys = tuple(fields)
+    known = _KEY_MAPS.get(keys)
+    if known is None:
+        known = {key.lower(): key for key in keys}
+        if len(keys) <= 64 and sum(map(len, keys)) <= 1024:
+            if len(_KEY_MAPS) >= _KEY_MAPS_SIZE:
+                _KEY_MAPS.clear()
+            _KEY_MAPS[keys] = known
+    return known
 
 
 def _text(value: Any) -> str | None:

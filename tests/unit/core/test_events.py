@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bridge.core import events
 from bridge.core.errors import BadRequest
 from bridge.core.events import (
     EVENT_KINDS,
@@ -520,6 +521,24 @@ def test_a_form_body_reads_as_parse_qsl_reads_it(text: str) -> None:
     assert fields == expected
     if fields is not None:
         assert list(fields) == list(expected or {})
+
+
+def test_events_with_the_same_keys_share_one_key_map_and_the_maps_are_bounded() -> None:
+    first = parse_body(b'{"Type":"Queued","SecretKey":"a"}', "application/json")
+    second = parse_body(b'{"Type":"Failed","SecretKey":"b"}', "application/json")
+    recased = parse_body(b'{"Type":"Queued","SECRETKEY":"c","secretKey":"d"}', "application/json")
+    assert first._keys is second._keys
+    assert (first.secret_key, second.secret_key, recased.secret_key) == ("a", "b", "d")
+    assert recased.without_secret_key() == {"Type": "Queued"}
+    for count in range(events._KEY_MAPS_SIZE * 2):
+        parse_body(b'{"Type":"Queued","k%d":1}' % count, "application/json")
+        assert len(events._KEY_MAPS) <= events._KEY_MAPS_SIZE
+    many = orjson.dumps({"Type": "Queued", **{f"k{i}": i for i in range(65)}})
+    long = orjson.dumps({"Type": "Queued", "k" * 1100: 1})
+    for body in (many, long):
+        event = parse_body(body, "application/json")
+        assert tuple(event.fields) not in events._KEY_MAPS  # too large to keep
+        assert event.get("k64" if body is many else "k" * 1100) is not None
 
 
 def test_deeply_nested_json_is_a_bad_request_not_a_crash() -> None:
