@@ -1,14 +1,18 @@
 """What a refused post costs before authentication (issue 21): the hostile shapes of
 tests/hostile.py, each refused at no more than 3x an orjson parse of the same number of bytes.
 
-Timed in one interleaved run (best of several rounds, the bridge's work and the reference parse
-alternating), so a loaded machine slows both alike. The limits themselves are checked too.
+Timed interleaved (batches of the bridge's work and of the reference parse alternating, the best
+batch of each kept), so a loaded machine slows both alike; an attempt whose ratio is over the
+bound is measured again, twice at most: a burst of load can keep one side off its best for one
+attempt, while a bridge that is really slower is over the bound in all three. The limits
+themselves are checked too.
 """
 
 from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Callable
 
 import orjson
 import pytest
@@ -44,24 +48,33 @@ def _refuse(body: bytes, content_type: str) -> int:
     return 200
 
 
-def _best(work: object, body: bytes, *args: str, rounds: int) -> float:
-    best = float("inf")
-    for _ in range(rounds):
-        started = time.perf_counter()
-        work(body, *args)  # type: ignore[operator]
-        best = min(best, time.perf_counter() - started)
-    return best
+def _per_call(work: Callable[..., object], *args: object, calls: int) -> float:
+    started = time.perf_counter()
+    for _ in range(calls):
+        work(*args)
+    return (time.perf_counter() - started) / calls
+
+
+def interleaved(
+    body: bytes, content_type: str, reference: bytes, *, within: float, extra: float = 0.0
+) -> tuple[float, float]:
+    """(seconds to refuse `body`, seconds for orjson to parse `reference`): the best batch of each,
+    batches alternating; measured again (three attempts at most) while over `within` x + `extra`."""
+    calls = 5 if len(body) > 10_000 else 100
+    for _ in range(3):
+        refuse = parse = float("inf")
+        for _ in range(15):
+            refuse = min(refuse, _per_call(_refuse, body, content_type, calls=calls))
+            parse = min(parse, _per_call(orjson.loads, reference, calls=calls))
+        if refuse <= within * parse + extra:
+            break
+    return refuse, parse
 
 
 def refusal_cost(shape: Shape) -> tuple[int, float, float]:
-    """(status, seconds to refuse, seconds for orjson to parse a same-size event), interleaved."""
+    """(status, seconds to refuse, seconds for orjson to parse a same-size event)."""
     body = shape.body()
-    reference = reference_json(len(body))
-    rounds = 20 if len(body) > 10_000 else 2000
-    refuse, parse = float("inf"), float("inf")
-    for _ in range(5):
-        refuse = min(refuse, _best(_refuse, body, shape.content_type, rounds=rounds))
-        parse = min(parse, _best(lambda b: orjson.loads(b), reference, rounds=rounds))
+    refuse, parse = interleaved(body, shape.content_type, reference_json(len(body)), within=3)
     return _refuse(body, shape.content_type), refuse, parse
 
 
@@ -158,11 +171,7 @@ def test_any_hostile_body_is_refused_cheaply(builder, fraction: float) -> None:
     body = build(int(most * fraction))
     assert len(body) <= 256 * 1024
     reference = _reference_for(body)  # at most 1/8 larger than the body: a little lenient
-    rounds = 5 if len(body) > 10_000 else 200
-    refuse = parse = float("inf")
-    for _ in range(3):
-        refuse = min(refuse, _best(_refuse, body, content_type, rounds=rounds))
-        parse = min(parse, _best(lambda b: orjson.loads(b), reference, rounds=rounds))
+    refuse, parse = interleaved(body, content_type, reference, within=5, extra=20e-6)
     assert _refuse(body, content_type) in (400, 401)
     # 5x plus 20 µs, not the 3x of the fixed shapes: random shapes, and no flake under load.
     assert refuse <= 5 * parse + 20e-6, f"{build.__name__}: {refuse / parse:.1f}x an orjson parse"
