@@ -201,11 +201,13 @@ _KEY_MAPS_SIZE = 256  # entries; each at most 64 keys and 1,024 characters of ke
 def _lowercase_keys(fields: dict[str, Any]) -> dict[str, str]:
     """Lowercase key -> the key as sent (the last one, if several differ only in casing); shared
     between events with the same keys, so never changed."""
+    if len(fields) > 64:  # never kept: not looked up either
+        return {key.lower(): key for key in fields}
     keys = tuple(fields)
     known = _KEY_MAPS.get(keys)
     if known is None:
         known = {key.lower(): key for key in keys}
-        if len(keys) <= 64 and sum(map(len, keys)) <= 1024:
+        if sum(map(len, keys)) <= 1024:
             if len(_KEY_MAPS) >= _KEY_MAPS_SIZE:
                 _KEY_MAPS.clear()
             _KEY_MAPS[keys] = known

@@ -56,14 +56,14 @@ def _per_call(work: Callable[..., object], *args: object, calls: int) -> float:
 
 
 def interleaved(
-    body: bytes, content_type: str, reference: bytes, *, within: float, extra: float = 0.0
+    body: bytes, content_type: str, reference: bytes, *, within: float, extra: float = 0.0, batches: int = 15
 ) -> tuple[float, float]:
     """(seconds to refuse `body`, seconds for orjson to parse `reference`): the best batch of each,
     batches alternating; measured again (three attempts at most) while over `within` x + `extra`."""
     calls = 5 if len(body) > 10_000 else 100
     for _ in range(3):
         refuse = parse = float("inf")
-        for _ in range(15):
+        for _ in range(batches):
             refuse = min(refuse, _per_call(_refuse, body, content_type, calls=calls))
             parse = min(parse, _per_call(orjson.loads, reference, calls=calls))
         if refuse <= within * parse + extra:
