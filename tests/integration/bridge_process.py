@@ -8,6 +8,7 @@ environment.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -19,9 +20,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
+import aiohttp
 from aiokafka import AIOKafkaConsumer
 
-from tests.helpers import KINDS, SAMPLE_SECRET, free_port
+from tests.helpers import KINDS, SAMPLE_KINDS, SAMPLE_SECRET, expected_value, free_port, sample
 
 
 class RunningBridge:
@@ -151,3 +153,30 @@ async def read_records(bootstrap: str, topics: list[str], count: int, timeout: f
     finally:
         await consumer.stop()
     return records
+
+
+async def post_every_sample(url: str) -> dict[str, dict]:
+    """Every shared sample posted to `url` + /webhook, each answered 200; the replies by sample."""
+    replies = {}
+    async with aiohttp.ClientSession() as session:
+        for name in sorted(SAMPLE_KINDS):
+            body, content_type = sample(name)
+            async with session.post(
+                url + "/webhook", data=body, headers={"Content-Type": content_type}
+            ) as answer:
+                assert answer.status == 200, await answer.text()
+                replies[name] = await answer.json()
+    return replies
+
+
+async def assert_samples_in_kafka(bootstrap: str, prefix: str, replies: dict[str, dict]) -> None:
+    """Each sample that is an event is in Kafka as the contract says, found by its reply's event id."""
+    produced = {n: k for n, k in SAMPLE_KINDS.items() if k is not None}
+    records = await read_records(bootstrap, [f"{prefix}.{kind}" for kind in KINDS], len(produced))
+    assert len(records) == len(produced)  # Validation posts produce nothing
+    by_id = {dict(r.headers)["event-id"].decode(): r for r in records}
+    for name, kind in produced.items():
+        record = by_id[replies[name]["event_id"]]
+        assert record.topic == f"{prefix}.{kind}"
+        assert json.loads(record.value) == expected_value(name)
+        assert SAMPLE_SECRET.encode() not in record.value

@@ -25,12 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from tests.containers import containers_required, docker_unavailable_reason
-from tests.helpers import KINDS, SAMPLE_KINDS, SAMPLE_SECRET, expected_value, free_port, sample
-from tests.integration.bridge_process import read_records
+from tests.helpers import SAMPLE_SECRET, free_port
+from tests.integration.bridge_process import assert_samples_in_kafka, post_every_sample
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,24 +157,8 @@ def pod(image, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -
 
 
 async def test_every_sample_through_the_container_lands_in_kafka(pod, kafka_bootstrap):
-    replies = {}
-    async with aiohttp.ClientSession() as session:
-        for name in sorted(SAMPLE_KINDS):
-            body, content_type = sample(name)
-            async with session.post(
-                pod.url + "/webhook", data=body, headers={"Content-Type": content_type}
-            ) as r:
-                assert r.status == 200, await r.text()
-                replies[name] = await r.json()
-    produced = {n: k for n, k in SAMPLE_KINDS.items() if k is not None}
-    records = await read_records(kafka_bootstrap, [f"{pod.prefix}.{kind}" for kind in KINDS], len(produced))
-    assert len(records) == len(produced)  # Validation posts produce nothing
-    by_id = {dict(r.headers)["event-id"].decode(): r for r in records}
-    for name, kind in produced.items():
-        record = by_id[replies[name]["event_id"]]
-        assert record.topic == f"{pod.prefix}.{kind}"
-        assert json.loads(record.value) == expected_value(name)
-        assert SAMPLE_SECRET.encode() not in record.value
+    replies = await post_every_sample(pod.url)
+    await assert_samples_in_kafka(kafka_bootstrap, pod.prefix, replies)
 
 
 def test_probes_and_metrics_answer_on_the_admin_port(pod):

@@ -9,11 +9,9 @@ import sys
 from collections.abc import Iterator
 from datetime import datetime
 
-import aiohttp
 import pytest
 
-from tests.helpers import SAMPLE_KINDS, SAMPLE_SECRET, expected_value, sample
-from tests.integration.bridge_process import read_records
+from tests.integration.bridge_process import assert_samples_in_kafka, post_every_sample
 from tests.kube.cluster import Cluster, NodeKafka, wait_until
 from tests.kube.release import Release
 
@@ -64,25 +62,8 @@ async def test_install_serves_the_samples_into_kafka_then_uninstall_leaves_nothi
     assert len(release.ready_pods()) == 2
 
     # Every sample through the Service, read back from Kafka as the contract says.
-    url = release.url()
-    replies = {}
-    async with aiohttp.ClientSession() as session:
-        for name in sorted(SAMPLE_KINDS):
-            body, content_type = sample(name)
-            async with session.post(
-                url + "/webhook", data=body, headers={"Content-Type": content_type}
-            ) as answer:
-                assert answer.status == 200, await answer.text()
-                replies[name] = await answer.json()
-    produced = {n: k for n, k in SAMPLE_KINDS.items() if k is not None}
-    records = await read_records(release.kafka.bootstrap_servers, release.topics, len(produced))
-    assert len(records) == len(produced)
-    by_id = {dict(r.headers)["event-id"].decode(): r for r in records}
-    for name, kind in produced.items():
-        record = by_id[replies[name]["event_id"]]
-        assert record.topic == f"{release.prefix}.{kind}"
-        assert json.loads(record.value) == expected_value(name)
-        assert SAMPLE_SECRET.encode() not in record.value
+    replies = await post_every_sample(release.url())
+    await assert_samples_in_kafka(release.kafka.bootstrap_servers, release.prefix, replies)
 
     # `helm test`: the chart's own test pod posts a Validation event to the Service by name.
     tested = release.helm("test", release.name, "--timeout", "3m")

@@ -9,12 +9,11 @@ import sys
 import time
 from pathlib import Path
 
-import aiohttp
 import pytest
 import yaml
 
-from tests.helpers import KINDS, SAMPLE_KINDS, SAMPLE_SECRET, sample
-from tests.integration.bridge_process import read_records
+from tests.helpers import SAMPLE_SECRET
+from tests.integration.bridge_process import assert_samples_in_kafka, post_every_sample
 from tests.kube.cluster import ROOT, Cluster, NodeKafka
 
 KUSTOMIZE_DIR = ROOT / "deploy" / "kubernetes"
@@ -72,16 +71,7 @@ async def test_apply_k_serves_the_samples_into_kafka(
         )  # fmt: skip
         print(f"\n[kube] kubectl apply -k: Ready after {time.monotonic() - started:.1f} s", file=sys.stderr)
 
-        url = cluster.service_url(namespace, "socketlabs-kafka-bridge")
-        async with aiohttp.ClientSession() as session:
-            for name in sorted(SAMPLE_KINDS):
-                body, content_type = sample(name)
-                async with session.post(
-                    url + "/webhook", data=body, headers={"Content-Type": content_type}
-                ) as answer:
-                    assert answer.status == 200, await answer.text()
-        produced = sum(1 for kind in SAMPLE_KINDS.values() if kind is not None)
-        records = await read_records(node_kafka.bootstrap_servers, [f"{prefix}.{k}" for k in KINDS], produced)
-        assert sorted(r.topic for r in records) == sorted(f"{prefix}.{k}" for k in SAMPLE_KINDS.values() if k)
+        replies = await post_every_sample(cluster.service_url(namespace, "socketlabs-kafka-bridge"))
+        await assert_samples_in_kafka(node_kafka.bootstrap_servers, prefix, replies)
     finally:
         cluster.delete_namespace(namespace)
