@@ -389,8 +389,8 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "kafka_producers",
-        _whole_number_between(1, 16),
-        4,
+        _whole_number_between(1, 64),
+        16,
         "Kafka producers per worker, each with its own connections: posts that arrive together "
         "are produced at once instead of waiting for each other's round trip",
     ),

@@ -33,7 +33,7 @@ from bridge.core.records import Record
 from bridge.core.settings import Settings
 from bridge.kafka.aiokafka_internals import connect_once, existing_topics
 from bridge.kafka.partitioner import partition
-from bridge.kafka.routing import Router
+from bridge.kafka.routing import Router, watch_load
 from bridge.telemetry.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -95,6 +95,8 @@ class KafkaPublisher:
 
     async def __aenter__(self) -> KafkaPublisher:
         self._tasks.append(asyncio.create_task(self._connect_and_watch(), name="kafka-readiness"))
+        if self._settings.kafka_producers > 1:
+            self._tasks.append(asyncio.create_task(watch_load(self._router), name="kafka-pool-load"))
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

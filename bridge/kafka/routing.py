@@ -8,6 +8,10 @@ to batch: every further record joins the first producer, where it travels with t
 wait there, as with one producer (spreading them instead cost CPU per event at saturation,
 docs/performance.md, "A pool of producers"). A MessageId keeps to its own producer when that is idle.
 
+A record that travels alone costs a produce request of its own, which only a process with CPU to
+spare can afford: `watch_load` stops the spreading while the event loop wants most of a core, and
+every record then joins the first producer's batch, as with one producer.
+
 Order is not at stake: two posts in flight at once have no order (their senders did not wait
 for each other), and a post sent after another's 200 is produced after it on any producer; the
 partition still comes from the key alone (`bridge/kafka/partitioner.py`).
@@ -15,32 +19,41 @@ partition still comes from the key alone (`bridge/kafka/partitioner.py`).
 
 from __future__ import annotations
 
+import asyncio
+import os
+import time
 from asyncio import Future
 from collections.abc import Callable
 from functools import partial
+
+# Spread records over the pool only while the event loop wanted less than this share of a core
+# over the last LOAD_INTERVAL seconds (docs/performance.md, "Spreading only with CPU to spare").
+SPREAD_BELOW = 0.75
+LOAD_INTERVAL = 0.1
 
 
 class Router:
     """Counts each producer's records not yet settled by aiokafka, and picks one for the next."""
 
-    __slots__ = ("_released", "pending")
+    __slots__ = ("_released", "pending", "spreading")
 
     def __init__(self, size: int) -> None:
         if size < 1:
             raise ValueError("a pool needs at least one producer")
         self.pending = [0] * size
+        self.spreading = True  # False while the process is busy (`watch_load`)
         # One done callback per producer, made once: a record's future calls it when settled.
         self._released: list[Callable[[Future[object]], None]] = [
             partial(self._settled, slot) for slot in range(size)
         ]
 
     def pick(self, key: bytes | None) -> int:
-        """While fewer records are out than producers: the key's own producer if it is idle, else
-        the first idle one. Otherwise the first producer. The record counts as pending there
-        from now on (`hold` or `release` it)."""
+        """While spreading and fewer records are out than producers: the key's own producer if it
+        is idle, else the first idle one. Otherwise the first producer. The record counts as
+        pending there from now on (`hold` or `release` it)."""
         pending = self.pending
         slot = 0
-        if sum(pending) < len(pending):  # then at least one producer is idle
+        if self.spreading and sum(pending) < len(pending):  # then at least one producer is idle
             slot = hash(key) % len(pending)  # bytes hash: computed once per key object, cached
             if pending[slot]:
                 slot = pending.index(0)
@@ -58,3 +71,35 @@ class Router:
 
     def _settled(self, slot: int, _future: Future[object]) -> None:
         self.pending[slot] -= 1
+
+
+async def watch_load(router: Router, interval: float = LOAD_INTERVAL) -> None:
+    """Keep `router.spreading` true only while this thread (the event loop's) wanted a core for
+    less than SPREAD_BELOW of the time: under saturation a request per record would cost the CPU
+    that the batching saves, and the round trips it would save are short beside the queue.
+
+    "Wanted a core" is time run plus time waiting to run (Linux's schedstat), so a process that
+    shares its cores with a broker or a noisy neighbour counts as busy too; elsewhere CPU time.
+    """
+    loop = asyncio.get_running_loop()
+    try:
+        schedstat: int | None = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
+    except OSError:
+        schedstat = None
+
+    def demand_ns() -> int:
+        if schedstat is None:
+            return time.thread_time_ns()
+        run, wait, _ = os.pread(schedstat, 128, 0).split()
+        return int(run) + int(wait)
+
+    try:
+        demand, wall = demand_ns(), loop.time()
+        while True:
+            await asyncio.sleep(interval)
+            now_demand, now_wall = demand_ns(), loop.time()
+            router.spreading = now_demand - demand < SPREAD_BELOW * 1e9 * (now_wall - wall)
+            demand, wall = now_demand, now_wall
+    finally:
+        if schedstat is not None:
+            os.close(schedstat)

@@ -373,7 +373,7 @@ server_ids = [7]
         ("BRIDGE_DRAIN_TIMEOUT", "NaN"),
         ("BRIDGE_KAFKA_LINGER_MS", "-1"),
         ("BRIDGE_KAFKA_PRODUCERS", "0"),
-        ("BRIDGE_KAFKA_PRODUCERS", "17"),
+        ("BRIDGE_KAFKA_PRODUCERS", "65"),
         ("BRIDGE_KAFKA_PRODUCERS", "two"),
         ("BRIDGE_LISTEN", "nope"),
         ("BRIDGE_LISTEN", "host:99999"),

@@ -1,8 +1,9 @@
 import asyncio
+import time
 
 import pytest
 
-from bridge.kafka.routing import Router
+from bridge.kafka.routing import Router, watch_load
 
 
 def key_at_home(router: Router, slot: int) -> bytes:
@@ -85,3 +86,28 @@ def test_a_pool_of_one_always_picks_it() -> None:
 def test_a_pool_needs_a_producer() -> None:
     with pytest.raises(ValueError, match="at least one"):
         Router(0)
+
+
+def test_a_busy_process_batches_every_record_on_the_first_producer() -> None:
+    """No request of its own per record while the CPU is short: as with one producer."""
+    router = Router(4)
+    router.spreading = False
+    assert [router.pick(key_at_home(router, slot)) for slot in (1, 2, 3)] == [0, 0, 0]
+    router.spreading = True
+    assert router.pick(key_at_home(router, 2)) == 2
+
+
+async def test_watch_load_stops_spreading_while_the_process_computes_and_resumes_when_idle() -> None:
+    router = Router(4)
+    watcher = asyncio.create_task(watch_load(router, interval=0.05))
+    try:
+        await asyncio.sleep(0)  # the watcher takes its first reading
+        spin_until = time.process_time() + 0.2
+        while time.process_time() < spin_until:  # a loop pass that uses a whole core
+            pass
+        await asyncio.sleep(0.01)  # the watcher's sleep is over: it reads the busy interval
+        assert router.spreading is False
+        await asyncio.sleep(0.15)  # idle intervals
+        assert router.spreading is True
+    finally:
+        watcher.cancel()
