@@ -59,6 +59,7 @@ async def test_a_producer_is_busy_until_aiokafka_settles_each_of_its_records() -
     failed.set_exception(RuntimeError("broker gone"))
     await asyncio.sleep(0)  # done callbacks run on the next loop pass
     assert router.pending == [1, 0]
+    router.ack_seconds = 1.0  # settled within microseconds here: as if the broker were far again
     assert router.pick(key) == 1
     router.release(1)
     cancelled.cancel()
@@ -111,3 +112,48 @@ async def test_watch_load_stops_spreading_while_the_process_computes_and_resumes
         assert router.spreading is True
     finally:
         watcher.cancel()
+
+
+def test_a_broker_that_acknowledges_quickly_gets_one_producers_batches() -> None:
+    """Spreading saves at most one acknowledgement's wait: not worth a request below 1 ms."""
+    router = Router(4)
+    router.ack_seconds = 0.0005
+    assert [router.pick(key_at_home(router, slot)) for slot in (1, 2, 3)] == [0, 0, 0]
+    router.ack_seconds = 0.003
+    assert router.pick(key_at_home(router, 2)) == 2
+
+
+async def test_the_acknowledgement_time_follows_quick_answers_at_once_and_slow_ones_slowly() -> None:
+    loop = asyncio.get_running_loop()
+    router = Router(2)
+
+    async def acknowledged_after(seconds: float) -> None:
+        future = loop.create_future()
+        router.hold(router.pick(b"m"), future)
+        await asyncio.sleep(seconds)
+        future.set_result(None)
+        await asyncio.sleep(0)
+
+    assert router.ack_seconds == float("inf")  # unknown: spread until measured
+    await acknowledged_after(0.03)
+    assert 0.03 <= router.ack_seconds < 0.5
+    await acknowledged_after(0.0)
+    quick = router.ack_seconds
+    assert quick < 0.01
+    await acknowledged_after(0.1)  # one answer a busy loop noticed late moves it by a twentieth
+    assert quick < router.ack_seconds <= quick + 0.1 * 0.05 + 0.005
+
+
+async def test_only_a_record_that_found_its_producer_idle_times_an_acknowledgement() -> None:
+    loop = asyncio.get_running_loop()
+    router = Router(1)
+    first, second = loop.create_future(), loop.create_future()
+    router.hold(router.pick(b"a"), first)
+    router.hold(router.pick(b"b"), second)  # waits behind the first: not a round trip of its own
+    await asyncio.sleep(0.02)
+    first.set_result(None)
+    await asyncio.sleep(0)
+    measured = router.ack_seconds
+    second.set_result(None)
+    await asyncio.sleep(0)
+    assert router.ack_seconds == measured >= 0.02
