@@ -1,9 +1,10 @@
 """The one module that reaches into aiokafka's undocumented internals (checked on aiokafka 0.14.0).
 
-aiokafka's public API has no call for "which topics exist" on a producer, and its clients only
-log why a bootstrap server refused them (raising a bare KafkaConnectionError). Readiness and the
-"cannot connect" sentence need both, so this module uses the producer's `client` (an
-`AIOKafkaClient`, not documented) and `aiokafka.conn.create_conn`.
+aiokafka's public API has no call for "which topics exist" on a producer, nor for "refresh your
+metadata now", and its clients only log why a bootstrap server refused them (raising a bare
+KafkaConnectionError). Readiness, the pool's shared view of partitions and the "cannot connect"
+sentence need them, so this module uses the producer's `client` (an `AIOKafkaClient`, not
+documented) and `aiokafka.conn.create_conn`.
 """
 
 from __future__ import annotations
@@ -19,11 +20,16 @@ from bridge.core.versions import require
 require("aiokafka", aiokafka.__version__, ("0.14.0",), __name__)
 
 
-async def existing_topics(producer: AIOKafkaProducer) -> set[str]:
-    """Every topic of the cluster, from one metadata request on the producer's connections."""
+async def partition_counts(producer: AIOKafkaProducer) -> dict[str, int]:
+    """Every topic of the cluster and its number of partitions, from one metadata request on the
+    producer's connections (the producer's own view is not changed)."""
     cluster = await producer.client.fetch_all_metadata()
-    topics: set[str] = cluster.topics()
-    return topics
+    return {topic: len(cluster.partitions_for_topic(topic) or ()) for topic in cluster.topics()}
+
+
+async def refresh_metadata(producer: AIOKafkaProducer) -> None:
+    """Have the producer fetch the cluster's metadata now, not at its next periodic refresh."""
+    await producer.client.force_metadata_update()
 
 
 async def connect_once(

@@ -31,7 +31,7 @@ from bridge.core.deadline import Deadlines
 from bridge.core.errors import ProduceError, Unavailable
 from bridge.core.records import Record
 from bridge.core.settings import Settings
-from bridge.kafka.aiokafka_internals import connect_once, existing_topics
+from bridge.kafka.aiokafka_internals import connect_once, partition_counts, refresh_metadata
 from bridge.kafka.partitioner import partition
 from bridge.kafka.routing import Router, watch_load
 from bridge.telemetry.metrics import Metrics
@@ -92,6 +92,8 @@ class KafkaPublisher:
         # Topics the last readiness probe did not find. aiokafka retries a send to a missing topic
         # until the produce timeout; knowing it is gone answers at once, with the right reason.
         self._missing_topics: frozenset[str] = frozenset()
+        # The event topics' partition counts at the last readiness probe (see _check_ready).
+        self._partitions: dict[str, int] = {}
 
     async def __aenter__(self) -> KafkaPublisher:
         self._tasks.append(asyncio.create_task(self._connect_and_watch(), name="kafka-readiness"))
@@ -207,8 +209,17 @@ class KafkaPublisher:
         try:
             async with asyncio.timeout(5):
                 # Every producer talks to the same cluster: one metadata request answers for all.
-                topics = await existing_topics(self._producers[0])
-            missing = sorted(set(self._settings.topics.values()) - topics)
+                counts = await partition_counts(self._producers[0])
+                topics = set(self._settings.topics.values())
+                partitions = {topic: counts[topic] for topic in topics & counts.keys()}
+                if self._partitions and partitions != self._partitions:
+                    # Partitions were added: every producer learns it now, together, so that a
+                    # MessageId's partition does not depend on which producer of the pool sends
+                    # it (each would otherwise refresh on its own 5-minute schedule).
+                    await asyncio.gather(*(refresh_metadata(p) for p in self._producers))
+                    log.info("topic partitions changed", extra={"partitions": partitions})
+                self._partitions = partitions
+            missing = sorted(topics - counts.keys())
             self._missing_topics = frozenset(missing)
             reason = f"topics missing: {', '.join(missing)}" if missing else ""
         except (KafkaError, TimeoutError) as exc:
