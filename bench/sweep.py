@@ -244,7 +244,11 @@ def sweep_network(
                     measure_floor(bootstrap, floor_topic, args.floor_seconds, value)
                 )
                 floors.append(floor_of_round[round_])
-            for name, r in running.items():
+            # The servers take turns in an order that rotates with the round and concurrency, so
+            # that none is always first after the previous cell (this host's speed drifts).
+            order = list(running.items())
+            shift = (round_ - 1 + args.connections.index(connections)) % len(order)
+            for name, r in order[shift:] + order[:shift]:
                 if name in SATURATED_TARGETS and connections != SATURATION:
                     continue
                 tag = f"{name}c{connections}{uuid.uuid4().hex[:6]}"
