@@ -48,6 +48,9 @@ SCENARIOS = {
     "baseline-16k": Target("baseline-16k", "baseline", body_bytes=16384),
     # The bare stack in two processes: what the machine gives two workers at all.
     "baseline-w2": Target("baseline-w2", "baseline", workers=2),
+    # Two workers of one producer each: what the pool costs a second worker.
+    "bridge-w2-p1": Target("bridge-w2-p1", "bridge", workers=2, env={"BRIDGE_KAFKA_PRODUCERS": "1"}),
+    "bridge-p1": Target("bridge-p1", "bridge", env={"BRIDGE_KAFKA_PRODUCERS": "1"}),
     "connect": Target("connect", "connect"),  # bench/connect/: the Redpanda Connect stand-in (Go)
 }
 DEFAULT = ["baseline", "bridge", "bridge-w2", "baseline-w2", "bridge-4k", "bridge-16k", "baseline-16k", "connect"]

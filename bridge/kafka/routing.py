@@ -6,13 +6,15 @@ producers (each with its own connections), posts that arrive together each find 
 travel at once. Once as many records are out as there are producers, the sender is busy enough
 to batch: every further record joins the first producer, where it travels with the others that
 wait there, as with one producer (spreading them instead cost CPU per event at saturation,
-docs/performance.md, "A pool of producers"). A MessageId keeps to its own producer when that is idle.
+docs/performance.md, "A pool of producers"). A MessageId keeps to its own producer when that is
+idle.
 
 A record that travels alone costs a produce request of its own. That is worth it only when the
 wait it saves is long and the process has CPU to spare, so the router spreads only while both
 hold: the broker's quick acknowledgements take at least SPREAD_ABOVE seconds (`ack_seconds`,
-measured on records that found their producer idle), and `watch_load` sees the event loop wanting less than
-most of a core. Otherwise every record joins the first producer's batch, as with one producer.
+measured on acknowledged records that found their producer idle), and `watch_load` sees the
+event loop wanting less than most of a core. Otherwise every record joins the first producer's
+batch, as with one producer.
 
 Order is not at stake: two posts in flight at once have no order (their senders did not wait
 for each other), and a post sent after another's 200 is produced after it on any producer; the
@@ -43,7 +45,7 @@ ACK_RISE = 0.05
 class Router:
     """Counts each producer's records not yet settled by aiokafka, and picks one for the next."""
 
-    __slots__ = ("_released", "_started", "ack_seconds", "pending", "spreading")
+    __slots__ = ("_released", "_started", "_timing", "ack_seconds", "pending", "spreading")
 
     def __init__(self, size: int) -> None:
         if size < 1:
@@ -53,6 +55,7 @@ class Router:
         # Seconds from handing a record to an idle producer to its settling; unknown at first.
         self.ack_seconds = float("inf")
         self._started = [0.0] * size  # when a producer that was idle took its record, else 0
+        self._timing = size > 1  # a pool of one has nothing to choose: no acknowledgement to time
         # One done callback per producer, made once: a record's future calls it when settled.
         self._released: list[Callable[[Future[object]], None]] = [
             partial(self._settled, slot) for slot in range(size)
@@ -73,7 +76,7 @@ class Router:
             slot = hash(key) % len(pending)  # bytes hash: computed once per key object, cached
             if pending[slot]:
                 slot = pending.index(0)
-        if not pending[slot]:  # it leaves at once: its settling times an acknowledgement
+        if self._timing and not pending[slot]:  # it leaves at once: its settling times an acknowledgement
             self._started[slot] = time.perf_counter()
         pending[slot] += 1
         return slot
@@ -88,11 +91,13 @@ class Router:
         self.pending[slot] -= 1
         self._started[slot] = 0.0
 
-    def _settled(self, slot: int, _future: Future[object]) -> None:
+    def _settled(self, slot: int, future: Future[object]) -> None:
         self.pending[slot] -= 1
         started = self._started[slot]
         if started:
             self._started[slot] = 0.0
+            if future.cancelled() or future.exception() is not None:
+                return  # a refusal or an expiry says nothing of how soon the broker acknowledges
             seconds = time.perf_counter() - started
             estimate = self.ack_seconds
             self.ack_seconds = seconds if seconds < estimate else estimate + (seconds - estimate) * ACK_RISE

@@ -146,7 +146,8 @@ async def test_the_acknowledgement_time_follows_quick_answers_at_once_and_slow_o
 
 async def test_only_a_record_that_found_its_producer_idle_times_an_acknowledgement() -> None:
     loop = asyncio.get_running_loop()
-    router = Router(1)
+    router = Router(2)
+    router.spreading = False  # both records on the first producer
     first, second = loop.create_future(), loop.create_future()
     router.hold(router.pick(b"a"), first)
     router.hold(router.pick(b"b"), second)  # waits behind the first: not a round trip of its own
@@ -157,3 +158,27 @@ async def test_only_a_record_that_found_its_producer_idle_times_an_acknowledgeme
     second.set_result(None)
     await asyncio.sleep(0)
     assert router.ack_seconds == measured >= 0.02
+
+
+async def test_only_an_acknowledged_record_times_the_broker() -> None:
+    """A quick refusal or an expiry would make a distant broker look near (and stop spreading)."""
+    loop = asyncio.get_running_loop()
+    router = Router(2)
+    for settle in (lambda f: f.set_exception(RuntimeError("refused")), lambda f: f.cancel()):
+        future = loop.create_future()
+        router.hold(router.pick(b"m"), future)
+        settle(future)
+        await asyncio.sleep(0)
+        assert router.ack_seconds == float("inf")
+        assert router.pending == [0, 0]
+    future = loop.create_future()
+    router.hold(router.pick(b"m"), future)
+    future.set_result(None)
+    await asyncio.sleep(0)
+    assert router.ack_seconds < 0.5
+
+
+def test_a_pool_of_one_times_nothing() -> None:
+    router = Router(1)
+    router.pick(b"m")
+    assert router._started == [0.0]
