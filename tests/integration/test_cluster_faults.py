@@ -1,10 +1,11 @@
 """Faults of a replicated Kafka cluster while the bridge is under load (three real KRaft nodes).
 
-The topics are made by `topics create` with its defaults on three brokers: replication factor 3,
-min.insync.replicas 2, no unclean leader election. Each test checks the bridge's promise: every
-event-id answered 200 is in Kafka exactly once (read back; the load never posts an event twice,
-so a second copy could only come from the producer's own retries), the only other answer is 503
-with Retry-After, and it prints the 503 window it measured (docs/reliability.md quotes them).
+The topics are made by `topics create`, with its defaults on three brokers unless a test says
+otherwise: replication factor 3, min.insync.replicas 2, no unclean leader election. Each test
+checks the bridge's promise: every event-id answered 200 is in Kafka exactly once (read back;
+the load never posts an event twice, so a second copy could only come from the producer's own
+retries), the only other answer is 503 with Retry-After, and it prints the 503 window it
+measured (docs/reliability.md quotes them).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable, Iterator
 import aiohttp
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions
+from aiokafka.errors import KafkaError
 
 from bridge.tools.localcluster import LocalKafkaCluster
 from bridge.tools.localkafka import KAFKA_VERSION, LocalKafkaError
@@ -62,11 +64,15 @@ def cluster(_cluster: LocalKafkaCluster) -> LocalKafkaCluster:
 def start_bridge(cluster: LocalKafkaCluster) -> Iterator[Callable[..., RunningBridge]]:
     started: list[RunningBridge] = []
 
-    def start(prefix: str | None = None) -> RunningBridge:
+    def start(
+        prefix: str | None = None,
+        create: tuple[str, ...] = ("--partitions", "3"),
+        durability: str = "replication factor 3, min.insync.replicas 2",  # `topics create`'s defaults
+    ) -> RunningBridge:
         running = RunningBridge(cluster.bootstrap_servers, BRIDGE_PRODUCE_TIMEOUT=str(PRODUCE_TIMEOUT))
         if prefix is None:
-            created = running.run("topics", "create", "--partitions", "3")
-            assert "replication factor 3, min.insync.replicas 2" in created.stdout, created.stdout
+            created = running.run("topics", "create", *create)
+            assert durability in created.stdout, created.stdout
         else:
             running.prefix = running.env["BRIDGE_TOPIC_PREFIX"] = prefix
         running.start()
@@ -279,6 +285,54 @@ async def test_two_brokers_down(start_bridge, cluster):
         f"\ntwo brokers down (nodes {down}): {len(during)} posts while down, all 503 "
         f"({Counter(a.message.split(' (')[0] for a in during).most_common(2)}); node {down[0]} back "
         f"after {back - began:.0f}s of restart, first 200 {recovered.finished - back:+.1f}s after it registered; {counts}"
+    )
+
+
+async def test_in_sync_replicas_below_the_minimum_with_the_quorum_intact(start_bridge, cluster):
+    """NOT_ENOUGH_REPLICAS: a topic of two replicas, both required, loses its follower while two of
+    the three controllers stay up (so, unlike "two brokers down", the cluster's metadata keeps
+    moving and the leader answers). Every post is a 503, never a 200, until the follower is back."""
+    running = start_bridge(
+        create=("--partitions", "1", "--replication-factor", "2", "--min-insync-replicas", "2"),
+        durability="replication factor 2, min.insync.replicas 2",
+    )
+    topic = f"{running.prefix}.queued"
+    (partition,) = await partitions(cluster.bootstrap_servers, [topic])
+    (follower,) = [node for node in partition["replicas"] if node != partition["leader"]]
+    async with Load(running.url, concurrency=8, types=("Queued",)) as load:
+        await asyncio.sleep(3)
+        killed = time.monotonic()
+        cluster.kill(follower)
+        shrunk = None  # when the controller took the follower out of the in-sync replicas
+        live = ",".join(n.bootstrap_servers for node, n in cluster.nodes.items() if node != follower)
+        while time.monotonic() - killed < 30 + MARGIN:
+            try:
+                (now,) = await partitions(live, [topic])
+            except KafkaError:  # the admin client may still pick the dead node until it is fenced
+                now = {"isr": [follower]}
+            if follower not in now["isr"]:
+                shrunk = time.monotonic()
+                break
+            await asyncio.sleep(0.5)
+        await asyncio.sleep(2 * PRODUCE_TIMEOUT)  # posts refused by the leader itself, not only timed out
+        began, back = await restart(cluster, follower)
+        recovered = None
+        deadline = time.monotonic() + 30 + MARGIN
+        while recovered is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+            recovered = first_200(load, after=began)
+        await asyncio.sleep(2)
+    check_answers(load)
+    assert shrunk is not None, f"node {follower} still in the ISR of {topic} 30 s after it was killed"
+    during = [a for a in load.answers if a.started > killed + 0.1 and a.finished < began]
+    assert during and all(a.status == 503 for a in during), describe([a for a in during if a.status != 503])
+    assert recovered is not None, "no 200 within 30 s of the follower's return"
+    counts = await check_exactly_once(load, cluster, running)
+    print(
+        f"\nfollower {follower} of {topic} killed (leader {partition['leader']}): out of the ISR after "
+        f"{shrunk - killed:.1f}s; {len(during)} posts while down, all 503 "
+        f"({Counter(a.message.split(' (')[0] for a in during).most_common(2)}); back after "
+        f"{back - began:.0f}s of restart, first 200 {recovered.finished - back:+.1f}s after it registered; {counts}"
     )
 
 
