@@ -121,6 +121,36 @@ async def restart(cluster: LocalKafkaCluster, node: int) -> tuple[float, float]:
     return began, time.monotonic()
 
 
+async def restart_until_200(
+    cluster: LocalKafkaCluster, node: int, load: Load
+) -> tuple[float, float, Answer | None]:
+    """Restart `node`, then wait (30 s at most) for a 200 to a post sent since the restart began:
+    (when it began, when the node was back, that 200 or None). Two more seconds of load follow."""
+    began, back = await restart(cluster, node)
+    recovered = None
+    deadline = time.monotonic() + 30 + MARGIN
+    while recovered is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        recovered = first_200(load, after=began)
+    await asyncio.sleep(2)
+    return began, back, recovered
+
+
+def refused_while_down(load: Load, killed: float, began: float) -> list[Answer]:
+    """The posts sent after the kill and answered before the restart began: each must be a 503."""
+    during = [a for a in load.answers if a.started > killed + 0.1 and a.finished < began]
+    assert during and all(a.status == 503 for a in during), describe([a for a in during if a.status != 503])
+    return during
+
+
+def down_and_back(during: list[Answer], began: float, back: float, recovered: Answer) -> str:
+    reasons = Counter(a.message.split(" (")[0] for a in during).most_common(2)
+    return (
+        f"{len(during)} posts while down, all 503 ({reasons}); back after {back - began:.0f}s of "
+        f"restart, first 200 {recovered.finished - back:+.1f}s after it registered"
+    )
+
+
 def check_answers(load: Load) -> None:
     wrong = [a for a in load.answers if a.status not in (200, 503)]
     assert not wrong, f"answers other than 200/503: {describe(wrong)}"
@@ -267,25 +297,14 @@ async def test_two_brokers_down(start_bridge, cluster):
         for node in down:
             cluster.kill(node)
         await asyncio.sleep(10)
-        began, back = await restart(cluster, down[0])
-        recovered = None
-        deadline = time.monotonic() + 30 + MARGIN
-        while recovered is None and time.monotonic() < deadline:
-            await asyncio.sleep(0.2)
-            recovered = first_200(load, after=began)
-        await asyncio.sleep(2)
+        began, back, recovered = await restart_until_200(cluster, down[0], load)
     check_answers(load)
     # Down means before the restart began: once the node's JVM is up it rejoins the quorum and the
     # ISR, and a post may be acknowledged before `restart` has seen the node register (it polls).
-    during = [a for a in load.answers if a.started > killed + 0.1 and a.finished < began]
-    assert during and all(a.status == 503 for a in during), describe([a for a in during if a.status != 503])
+    during = refused_while_down(load, killed, began)
     assert recovered is not None, "no 200 within 30 s of the first broker's return"
     counts = await check_exactly_once(load, cluster, running)
-    print(
-        f"\ntwo brokers down (nodes {down}): {len(during)} posts while down, all 503 "
-        f"({Counter(a.message.split(' (')[0] for a in during).most_common(2)}); node {down[0]} back "
-        f"after {back - began:.0f}s of restart, first 200 {recovered.finished - back:+.1f}s after it registered; {counts}"
-    )
+    print(f"\ntwo brokers down (nodes {down}): {down_and_back(during, began, back, recovered)}; {counts}")
 
 
 async def test_in_sync_replicas_below_the_minimum_with_the_quorum_intact(start_bridge, cluster):
@@ -315,24 +334,15 @@ async def test_in_sync_replicas_below_the_minimum_with_the_quorum_intact(start_b
                 break
             await asyncio.sleep(0.5)
         await asyncio.sleep(2 * PRODUCE_TIMEOUT)  # posts refused by the leader itself, not only timed out
-        began, back = await restart(cluster, follower)
-        recovered = None
-        deadline = time.monotonic() + 30 + MARGIN
-        while recovered is None and time.monotonic() < deadline:
-            await asyncio.sleep(0.2)
-            recovered = first_200(load, after=began)
-        await asyncio.sleep(2)
+        began, back, recovered = await restart_until_200(cluster, follower, load)
     check_answers(load)
     assert shrunk is not None, f"node {follower} still in the ISR of {topic} 30 s after it was killed"
-    during = [a for a in load.answers if a.started > killed + 0.1 and a.finished < began]
-    assert during and all(a.status == 503 for a in during), describe([a for a in during if a.status != 503])
+    during = refused_while_down(load, killed, began)
     assert recovered is not None, "no 200 within 30 s of the follower's return"
     counts = await check_exactly_once(load, cluster, running)
     print(
         f"\nfollower {follower} of {topic} killed (leader {partition['leader']}): out of the ISR after "
-        f"{shrunk - killed:.1f}s; {len(during)} posts while down, all 503 "
-        f"({Counter(a.message.split(' (')[0] for a in during).most_common(2)}); back after "
-        f"{back - began:.0f}s of restart, first 200 {recovered.finished - back:+.1f}s after it registered; {counts}"
+        f"{shrunk - killed:.1f}s; {down_and_back(during, began, back, recovered)}; {counts}"
     )
 
 
