@@ -53,7 +53,16 @@ SCENARIOS = {
     "bridge-p1": Target("bridge-p1", "bridge", env={"BRIDGE_KAFKA_PRODUCERS": "1"}),
     "connect": Target("connect", "connect"),  # bench/connect/: the Redpanda Connect stand-in (Go)
 }
-DEFAULT = ["baseline", "bridge", "bridge-w2", "baseline-w2", "bridge-4k", "bridge-16k", "baseline-16k", "connect"]
+DEFAULT = [
+    "baseline",
+    "bridge",
+    "bridge-w2",
+    "baseline-w2",
+    "bridge-4k",
+    "bridge-16k",
+    "baseline-16k",
+    "connect",
+]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -53,9 +53,14 @@ def main(rounds: int, checkouts: list[str]) -> None:
             source, _, flag = checkout.partition(":")
             rate, micros = measure(str(Path(source).resolve()), flag == "bare", templates, f"{round_}x{n}")
             results[checkout].append(micros)
-            print(f"round {round_ + 1} {checkout}: {rate:.0f} requests/s, {micros:.1f} µs CPU per request", flush=True)
+            print(
+                f"round {round_ + 1} {checkout}: {rate:.0f} requests/s, {micros:.1f} µs CPU per request",
+                flush=True,
+            )
     for checkout, values in results.items():
-        print(f"{checkout}: median {statistics.median(values):.1f} µs ({', '.join(f'{v:.0f}' for v in values)})")
+        print(
+            f"{checkout}: median {statistics.median(values):.1f} µs ({', '.join(f'{v:.0f}' for v in values)})"
+        )
 
 
 if __name__ == "__main__":
